@@ -1,0 +1,78 @@
+/*
+ * Host backend: the arch interface implemented inside a Linux process.
+ *
+ * Each virtual CPU is a pthread whose GS base points at its KPCR. Kernel
+ * threads are contexts with their own stacks that the backend switches on
+ * whichever CPU thread runs them (the backend owns every switch). Interrupts
+ * (clock, IPIs, software interrupts) are pending bits in the KPCR that the
+ * raising side (the clock thread, another CPU) sets atomically, waking the
+ * target if it is halted; they are taken at interruptible points, never
+ * asynchronously in the middle of kernel code.
+ *
+ * Clock modes
+ *  - real time: a clock thread raises each CPU's programmed ticks on time.
+ *  - virtual time (deterministic): no clock thread; one CPU runs at a time holding
+ *    the run token, every choice (which CPU runs next, when the clock fires)
+ *    is made by host_decide(), and time only moves when every CPU is idle or
+ *    a test advances it. Same seed, same decisions.
+ */
+#ifndef NTOS_HOST_H
+#define NTOS_HOST_H
+
+#include <ntos/ntdef.h>
+#include <ntos/arch.h>
+
+typedef struct _NTOS_HOST_CONFIG {
+    ULONG Cpus;           /* virtual CPUs, 1..ARCH_MAX_CPUS */
+    BOOLEAN VirtualTime;  /* deterministic mode */
+    ULONG64 Seed;         /* decision seed for virtual-time mode */
+} NTOS_HOST_CONFIG;
+
+/* Fills a config from NTOS_CPUS, NTOS_VIRTUAL_TIME and NTOS_SEED in the environment, with defaults 1 CPU, real time. */
+void host_config_from_environment(NTOS_HOST_CONFIG *Config);
+
+/*
+ * Boots the host machine: the calling thread becomes CPU 0, the other CPUs
+ * start and enter KiProcessorStartup. Returns on CPU 0 after its
+ * KiProcessorStartup returned, at PASSIVE_LEVEL with interrupts enabled.
+ * Called once per process.
+ */
+void host_boot(const NTOS_HOST_CONFIG *Config);
+BOOLEAN host_booted(void);
+
+/* Interrupt-pending bit for a level, kept in KPCR.HalReserved[0]. */
+#define HOST_PENDING(level) (1u << (level))
+
+/*
+ * The decision seam. Every nondeterministic choice of the virtual-time mode is
+ * one call: Kind says what is being decided, the result is in [0, Choices).
+ * In real-time mode it is never called. A later explorer replaces the policy
+ * (random, PCT, bounded exhaustive, replay) behind this one function.
+ */
+enum host_decision_kind {
+    HOST_DECIDE_RUN_CPU = 1,   /* which runnable CPU gets the token next */
+    HOST_DECIDE_FIRE_CLOCK,    /* 1 = fire a clock interrupt at this point */
+};
+typedef ULONG (*host_decide_fn)(void *Context, ULONG Kind, ULONG Choices);
+ULONG host_decide(ULONG Kind, ULONG Choices);
+void host_set_decider(host_decide_fn Fn, void *Context);
+/* Hash of every decision made so far (for same-seed-same-run self-checks). */
+ULONG64 host_decision_trace_hash(void);
+ULONG64 host_decision_count(void);
+
+/* Virtual time: moves the clock forward (delivering due clock interrupts as
+ * CPUs reach interruptible points). Only meaningful in virtual-time mode. */
+void host_advance_time(ULONG64 Delta100ns);
+BOOLEAN host_virtual_time(void);
+
+/* Current CPU number, from the GS base. */
+ULONG host_current_cpu(void);
+/* An interruptible point: takes pending deliverable interrupts, and in
+ * virtual-time mode lets the decision function switch CPUs or fire the clock. */
+void host_interruptible_point(void);
+
+/* Counters kept by the backend, for tests and benchmarks. */
+ULONG64 host_clock_ticks(ULONG Cpu);
+ULONG64 host_context_switches(void);
+
+#endif /* NTOS_HOST_H */

@@ -1,0 +1,69 @@
+/* Host backend internals shared by the files in host/. Not visible to src/. */
+#ifndef NTOS_HOST_PRIVATE_H
+#define NTOS_HOST_PRIVATE_H
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "host.h"
+
+#define HOST_PENDING_WAKE 1u
+
+#define HOST_EXIT_BUGCHECK 86 /* process status after an uncaught bug check */
+#define HOST_EXIT_SETUP 87    /* the backend could not set up the machine */
+
+typedef struct host_cpu {
+    ULONG Number;
+    pthread_t Thread;
+    pid_t Tid;
+    PKPCR Pcr;
+    int Started;
+    KARCH_CONTEXT BootContext;
+    /* clock (ClockLock guards period and deadline; see clock.c) */
+    pthread_mutex_t ClockLock;
+    ULONG64 ClockPeriod;   /* 100 ns, 0 = not periodic */
+    ULONG64 ClockDeadline; /* absolute interrupt time of the next tick, 0 = none */
+    ULONG64 ClockTicks;
+    /* virtual-time mode */
+    BOOLEAN VtIdle;
+} host_cpu;
+
+typedef struct host_machine {
+    ULONG Cpus;
+    BOOLEAN Booted;
+    BOOLEAN VirtualTime;
+    host_cpu Cpu[ARCH_MAX_CPUS];
+} host_machine;
+
+extern host_machine host;
+
+host_cpu *host_self(void);
+BOOLEAN host_has_deliverable(PKPCR pcr);
+void host_deliver(void);
+
+/* clock.c */
+void host_time_init(void);
+void host_clock_start(void);
+void host_raise_clock(host_cpu *cpu);
+void host_futex_wait(ULONG *word, ULONG expected, const struct timespec *abs_monotonic);
+void host_futex_wake(ULONG *word);
+
+/* vtime.c: the deterministic mode */
+void host_vt_init(void);
+void host_vt_seed(ULONG64 Seed);
+void host_vt_point(void);
+void host_vt_idle(void);
+void host_vt_wait_token(ULONG cpu);
+void host_vt_run_until_started(host_cpu *cpu);
+void host_vt_stall(ULONG64 Delta100ns);
+ULONG64 host_vt_now(void);
+void host_vt_clock_programmed(host_cpu *cpu);
+
+static inline __attribute__((noreturn)) void longjmp_target(void *buf)
+{
+    longjmp(*(jmp_buf *)buf, 1);
+}
+
+#endif /* NTOS_HOST_PRIVATE_H */

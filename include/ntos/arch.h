@@ -1,0 +1,211 @@
+/*
+ * The arch interface: the only thing the portable kernel in src/ knows about the
+ * machine. Two backends implement it: host/ (a Linux process, one pthread per
+ * virtual CPU) and arch/x86_64/ (bare metal). Keep it small; every hook states
+ * who may call it, at which IRQL and with interrupts on or off.
+ *
+ * Model shared by both backends
+ * -----------------------------
+ * - Each processor has a KPCR reached through the GS base (see kpcr.h). The
+ *   IRQL is the processor's CR8: 0..15, a vector's level is vector >> 4. The
+ *   backend keeps KPCR.Irql equal to it for code that reads gs:[0x50].
+ * - Interrupts are delivered only when (a) the processor's interrupt flag is set
+ *   and (b) the interrupt's level is above the current IRQL. An interrupt that
+ *   arrives otherwise stays pending; it is never lost and never runs early.
+ * - Delivering an interrupt of level L means: save the IRQL, set it to L, call
+ *   the kernel's upcall (KiClockInterrupt, KiIpiInterrupt or
+ *   KiSoftwareInterrupt) on the current stack with interrupts enabled, then
+ *   restore the saved IRQL (which may in turn deliver lower pending ones). So an
+ *   upcall may block-switch (the DISPATCH_LEVEL software interrupt is where the
+ *   scheduler switches threads): the interrupted thread resumes inside the
+ *   upcall later, returns, and its IRQL is restored then.
+ * - On the host backend, interrupts are taken only at interruptible points:
+ *   arch_set_irql lowering, arch_restore_interrupts/arch_enable_interrupts,
+ *   arch_idle, arch_pause and arch_stall. Kernel code never runs
+ *   inside a Linux signal handler. A CPU-bound loop that wants to be preemptible
+ *   on the host must call one of these (spin and stall loops always do).
+ */
+#ifndef NTOS_ARCH_H
+#define NTOS_ARCH_H
+
+#include <ntos/ntdef.h>
+#include <ntos/ntstatus.h>
+#include <ntos/kpcr.h>
+
+/* Bumped whenever a hook is added, removed or changes its contract. */
+#define NTOS_ARCH_INTERFACE_VERSION 1
+
+#define ARCH_MAX_CPUS 64
+
+/* ---- processors -------------------------------------------------------------
+ * The current processor's KPCR is KeGetPcr() (gs:[0x18]); these give the rest. */
+
+/* Number of processors started. Any IRQL. */
+ULONG arch_processor_count(void);
+/* KPCR of processor `Number` (< arch_processor_count()). Any IRQL. */
+PKPCR arch_processor_pcr(ULONG Number);
+
+/* ---- IRQL -------------------------------------------------------------------- */
+
+/* Current IRQL. Any IRQL. */
+KIRQL arch_get_irql(void);
+/*
+ * Sets the IRQL (raise or lower; no checks — Ke validates direction). When it
+ * lowers, every pending interrupt whose level is above the new IRQL is
+ * delivered, highest first, before this returns (if interrupts are enabled).
+ */
+void arch_set_irql(KIRQL NewIrql);
+
+/* ---- interrupt flag ------------------------------------------------------------ */
+
+/* Disables interrupts on this processor; returns the previous state for
+ * arch_restore_interrupts. Any IRQL. */
+ULONG_PTR arch_disable_interrupts(void);
+/* Restores a state from arch_disable_interrupts; if that enables interrupts,
+ * pending deliverable interrupts are taken. */
+void arch_restore_interrupts(ULONG_PTR State);
+void arch_enable_interrupts(void);
+BOOLEAN arch_interrupts_enabled(void);
+
+/* ---- software interrupts and IPIs ---------------------------------------------- */
+
+/*
+ * Requests the APC_LEVEL or DISPATCH_LEVEL software interrupt on this processor.
+ * It is delivered (KiSoftwareInterrupt(Level)) when the IRQL drops below Level
+ * with interrupts enabled; requesting one already pending is a no-op. Any IRQL.
+ */
+void arch_request_software_interrupt(KIRQL Level);
+/* Cancels a pending software interrupt on this processor (e.g. the scheduler
+ * found nothing to do). Interrupts disabled or IRQL >= Level. */
+void arch_clear_software_interrupt(KIRQL Level);
+
+/* IPI kinds, a bit mask; the receiving processor gets KiIpiInterrupt(Kinds) at IPI_LEVEL. */
+#define ARCH_IPI_DPC        0x1 /* run the DPC queue: request DISPATCH_LEVEL */
+#define ARCH_IPI_RESCHEDULE 0x2 /* re-evaluate the ready queues */
+#define ARCH_IPI_CALL       0x4 /* run the kernel's cross-processor call */
+#define ARCH_IPI_FREEZE     0x8 /* bug check in progress: stop */
+/* Sends an IPI to every processor in Targets (the sender may be included). Any IRQL. */
+void arch_send_ipi(KAFFINITY Targets, ULONG Kinds);
+
+/* ---- thread contexts ----------------------------------------------------------- */
+
+/*
+ * Saved machine context of a kernel thread (stack, callee-saved registers,
+ * sanitizer fiber handles on the host). Opaque to the portable kernel, embedded
+ * in its thread object.
+ */
+typedef struct _KARCH_CONTEXT {
+    ULONG_PTR Opaque[16];
+} KARCH_CONTEXT, *PKARCH_CONTEXT;
+
+typedef void (*PKARCH_CONTEXT_ENTRY)(PVOID Argument);
+
+/*
+ * Creates a context with its own stack (StackSize bytes, a guard page below it)
+ * that, when first switched to, calls Entry(Argument) with the IRQL and interrupt
+ * flag the switching code left. Entry must never return (the backend bug-checks
+ * if it does). PASSIVE_LEVEL. Returns STATUS_INSUFFICIENT_RESOURCES on failure.
+ */
+NTSTATUS arch_context_create(PKARCH_CONTEXT Context, SIZE_T StackSize, PKARCH_CONTEXT_ENTRY Entry,
+                             PVOID Argument);
+/* Frees a context's stack. The context must not be running or be the current one. */
+void arch_context_destroy(PKARCH_CONTEXT Context);
+/*
+ * Describes the context of code already running on this processor (its boot
+ * stack) so it can be switched away from and back to. Called once per processor
+ * by the kernel for its initial thread.
+ */
+void arch_context_init_current(PKARCH_CONTEXT Context);
+/*
+ * Saves the current machine state into From and resumes To, possibly one last
+ * saved on another processor. Returns when some processor switches back to From.
+ * Called with IRQL >= DISPATCH_LEVEL; IRQL and interrupt flag are per processor,
+ * not per context, so they carry over the switch unchanged.
+ */
+void arch_context_switch(PKARCH_CONTEXT From, PKARCH_CONTEXT To);
+/* Bounds of a context's stack, for IoGetStackLimits and checks. */
+void arch_context_stack(PKARCH_CONTEXT Context, ULONG_PTR *Low, ULONG_PTR *High);
+
+/* ---- clock ----------------------------------------------------------------------- */
+
+/*
+ * Programs this processor's clock interrupt: periodic with the given period, or a
+ * single shot at an absolute interrupt time (100 ns units of arch_interrupt_time).
+ * KiClockInterrupt() is called at CLOCK_LEVEL when it fires. A zero period
+ * stops a periodic clock. Any IRQL.
+ */
+void arch_clock_set_periodic(ULONG64 Period100ns);
+void arch_clock_set_oneshot(ULONG64 DeadlineInterruptTime);
+
+/* ---- time ------------------------------------------------------------------------- */
+
+/* Monotonic time since boot in 100 ns units (interrupt time). Any IRQL. In the
+ * host's virtual-time mode it moves only when the backend advances it. */
+ULONG64 arch_interrupt_time(void);
+/* Wall-clock time at boot, as 100 ns units since 1601-01-01 UTC. */
+ULONG64 arch_boot_system_time(void);
+/* A cycle-like counter and its frequency (Hz), for KeQueryPerformanceCounter. */
+ULONG64 arch_cycle_counter(void);
+ULONG64 arch_cycle_frequency(void);
+
+/* ---- waiting ---------------------------------------------------------------------- */
+
+/* Spin-loop hint; also an interruptible point on the host. Any IRQL. */
+void arch_pause(void);
+/* Busy-waits for at least Delta100ns of interrupt time, taking interrupts
+ * that are deliverable meanwhile (in virtual time it advances the clock
+ * instead of spinning, or a stall could never end). Any IRQL. */
+void arch_stall(ULONG64 Delta100ns);
+/*
+ * Like `sti; hlt`: enables interrupts and halts until an interrupt or an
+ * arch_wake arrives, delivers what is deliverable and returns with interrupts
+ * enabled. Returns at once if something is already pending. May return
+ * spuriously; the idle loop re-checks its work and calls it again. Called with
+ * interrupts disabled (so a wake between the check and the halt is not lost).
+ */
+void arch_idle(void);
+/* Wakes processors in arch_idle without other effect (a no-op IPI). */
+void arch_wake(KAFFINITY Targets);
+
+/* ---- console and exit --------------------------------------------------------------- */
+
+/* Writes raw bytes to the early console (serial on bare metal, stderr on the
+ * host). Any IRQL; serialised by the backend so lines do not interleave mid-write. */
+void arch_console_write(const char *Text, SIZE_T Length);
+/* Stops the system with an exit code (QEMU's isa-debug-exit, or exit() on the host). */
+DECLSPEC_NORETURN void arch_system_exit(int Code);
+/* Stops every processor after a bug check; never returns. */
+DECLSPEC_NORETURN void arch_halt_system(void);
+
+/* ---- non-local exit -------------------------------------------------------------------
+ * Used to unwind to a bug check catch frame (tests) and by the self-test runner
+ * to abandon a failed test. ARCH_SETJMP saves into a buffer of ARCH_JMP_BUF_WORDS
+ * pointers; arch_longjmp resumes there with ARCH_SETJMP returning 1. On the host
+ * these are the C library's _setjmp/longjmp, which the sanitizers intercept so
+ * the abandoned stack is unpoisoned; on bare metal the compiler builtins. */
+#define ARCH_JMP_BUF_WORDS 32
+#if defined(NTOS_HOST)
+/* The C library's _setjmp under another C name, so this header needs no libc
+ * header and does not clash with <setjmp.h> where both are included. */
+extern int arch_host_setjmp(void *Buffer) __asm__("_setjmp") __attribute__((returns_twice));
+#define ARCH_SETJMP(buf) arch_host_setjmp((void *)(buf))
+#else
+#define ARCH_SETJMP(buf) __builtin_setjmp((void **)(buf))
+#endif
+DECLSPEC_NORETURN void arch_longjmp(void **Buffer);
+
+/* ---- upcalls: implemented by the portable kernel, called by the backend ---------------- */
+
+/* The clock interrupt, at CLOCK_LEVEL. */
+void KiClockInterrupt(void);
+/* The APC_LEVEL or DISPATCH_LEVEL software interrupt, at that level. */
+void KiSoftwareInterrupt(KIRQL Level);
+/* An inter-processor interrupt, at IPI_LEVEL. */
+void KiIpiInterrupt(ULONG Kinds);
+/* Entry of every processor after the backend set up its KPCR and GS base, at
+ * HIGH_LEVEL with interrupts disabled, on the processor's boot stack. On the
+ * boot processor (0) it returns and the boot path continues; on the others it
+ * never returns (it becomes the processor's idle loop). */
+void KiProcessorStartup(ULONG Number);
+
+#endif /* NTOS_ARCH_H */

@@ -1,0 +1,3 @@
+#include "ntos_test.h"
+
+KBUGCHECK_DATA ntos_last_bugcheck;
