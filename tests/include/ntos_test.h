@@ -53,7 +53,8 @@ typedef struct ntos_test_group {
  * Runs `stmt` and requires that it calls KeBugCheckEx with `code`. The bug check
  * does not return: it unwinds back here (KiBugCheckCatch), leaving the stack of
  * `stmt` abandoned, exactly as a crash would. The parameters of the bug check
- * are available afterwards through ntos_last_bugcheck.
+ * are available afterwards through ntos_last_bugcheck. As with any setjmp, a
+ * local variable changed inside `stmt` and read afterwards must be volatile.
  */
 #define expect_bugcheck(code, stmt)                                                                 \
     do {                                                                                            \

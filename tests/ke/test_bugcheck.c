@@ -48,7 +48,7 @@ static void bugcheck_restores_irql_and_interrupts(void **state)
 
 static void nested_catches_unwind_innermost_first(void **state)
 {
-    int inner_seen = 0;
+    volatile int inner_seen = 0; /* modified between setjmp and longjmp */
     expect_bugcheck(TRAP_CAUSE_UNKNOWN, {
         expect_bugcheck(MANUALLY_INITIATED_CRASH, KeBugCheckEx(MANUALLY_INITIATED_CRASH, 7, 0, 0, 0));
         inner_seen = 1;
