@@ -5,12 +5,12 @@
  * earliest programmed deadline (CLOCK_MONOTONIC, absolute), then raises the
  * clock interrupt on each CPU that is due: it ORs HOST_PENDING(CLOCK_LEVEL)
  * into that CPU's pending word and wakes the CPU if it is halted in arch_idle
- * (a futex on the same word). This is the part a timer signal would play; a
- * signal handler could do no more than set that bit, and asynchronous signals
- * interact badly with the sanitizers' fiber tracking (ThreadSanitizer reported
- * signal-unsafe calls and crashed when the clock was a per-CPU SIGRTMIN timer),
- * so the backend raises the interrupt from the tick thread directly. The CPU
- * takes it at its next interruptible point, as it would a signalled bit.
+ * (a futex on the same word). This is the part a per-CPU timer signal would
+ * play, minus the signal: a handler could do nothing but set that same bit
+ * (kernel code must never run asynchronously), so the clock thread sets it
+ * itself and wakes the CPU only if it is halted. No host system call made by
+ * the kernel can then fail with EINTR, and the sanitizer runtimes never run in
+ * signal context. The CPU takes the tick at its next interruptible point.
  *
  * Virtual-time mode: no tick thread; vtime.c fires deadlines as virtual time
  * reaches them.

@@ -33,6 +33,7 @@
 #ifdef HOST_ASAN
 void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
 void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old, size_t *size_old);
+void __asan_unpoison_memory_region(void const volatile *addr, size_t size);
 #endif
 #ifdef HOST_TSAN
 void *__tsan_get_current_fiber(void);
@@ -101,6 +102,12 @@ NTSTATUS arch_context_create(PKARCH_CONTEXT Context, SIZE_T StackSize, PKARCH_CO
     c->StackSize = StackSize;
     c->Entry = Entry;
     c->Argument = Argument;
+#ifdef HOST_ASAN
+    /* A terminated thread's frames never unwind, so ASan's redzone marks for
+     * them stay in shadow memory; a new stack mapped at the same address must
+     * not inherit them. */
+    __asan_unpoison_memory_region(c->StackLow, StackSize);
+#endif
 
     /* Initial frame as host_switch_stacks pops it: r15 r14 r13 r12 rbx rbp, then
      * the return address (the trampoline); r12 carries the context. */

@@ -336,7 +336,8 @@ static void *host_cpu_main(void *arg)
     host_cpu_attach(cpu);
     if (host.VirtualTime)
         host_vt_wait_token(cpu->Number);
-    __atomic_store_n(&cpu->Started, 1, __ATOMIC_RELEASE);
+    /* Started is set by arch_processor_ready, once the kernel's per-processor
+     * state is published. */
     KiProcessorStartup(cpu->Number);
     fprintf(stderr, "ntos host: KiProcessorStartup returned on CPU %u\n", cpu->Number);
     _exit(HOST_EXIT_SETUP);
@@ -382,6 +383,13 @@ void host_config_from_environment(NTOS_HOST_CONFIG *Config)
         Config->Cpus = ARCH_MAX_CPUS;
 }
 
+void arch_processor_ready(void)
+{
+    /* Release: the processor's KPRCB and idle thread, written during startup,
+     * are visible to whoever sees Started (host_boot waits with acquire). */
+    __atomic_store_n(&host_self()->Started, 1, __ATOMIC_RELEASE);
+}
+
 BOOLEAN host_booted(void)
 {
     return host.Booted;
@@ -405,11 +413,14 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
         host_vt_init();
         host_vt_seed(Config->Seed);
     }
-    boot->Started = 1;
     host.Booted = TRUE;
     host_clock_start();
 
     KiProcessorStartup(0);
+    if (!boot->Started) {
+        fprintf(stderr, "ntos host: the kernel did not report processor 0 ready\n");
+        _exit(HOST_EXIT_SETUP);
+    }
 
     for (ULONG n = 1; n < host.Cpus; n++) {
         host_cpu *cpu = &host.Cpu[n];

@@ -33,7 +33,7 @@
 #include <ntos/kpcr.h>
 
 /* Bumped whenever a hook is added, removed or changes its contract. */
-#define NTOS_ARCH_INTERFACE_VERSION 1
+#define NTOS_ARCH_INTERFACE_VERSION 2
 
 #define ARCH_MAX_CPUS 64
 
@@ -84,6 +84,7 @@ void arch_clear_software_interrupt(KIRQL Level);
 #define ARCH_IPI_RESCHEDULE 0x2 /* re-evaluate the ready queues */
 #define ARCH_IPI_CALL       0x4 /* run the kernel's cross-processor call */
 #define ARCH_IPI_FREEZE     0x8 /* bug check in progress: stop */
+#define ARCH_IPI_APC        0x10 /* deliver kernel APCs: request APC_LEVEL */
 /* Sends an IPI to every processor in Targets (the sender may be included). Any IRQL. */
 void arch_send_ipi(KAFFINITY Targets, ULONG Kinds);
 
@@ -193,6 +194,12 @@ extern int arch_host_setjmp(void *Buffer) __asm__("_setjmp") __attribute__((retu
 #define ARCH_SETJMP(buf) __builtin_setjmp((void **)(buf))
 #endif
 DECLSPEC_NORETURN void arch_longjmp(void **Buffer);
+
+/* Called by the kernel from KiProcessorStartup once the processor's own state
+ * (KPRCB, idle thread) is initialised and other processors may look at it;
+ * the boot processor's host_boot/KiSystemStartup does not let the system run
+ * on before every processor has reported. Interrupts disabled, HIGH_LEVEL. */
+void arch_processor_ready(void);
 
 /* ---- upcalls: implemented by the portable kernel, called by the backend ---------------- */
 

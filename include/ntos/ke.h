@@ -46,8 +46,18 @@ ULONG KiBugCheckCount(void);
 
 /* ---- IRQL ------------------------------------------------------------------ */
 NTKERNELAPI KIRQL NTAPI KeGetCurrentIrql(void);
+NTKERNELAPI KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql);
+NTKERNELAPI VOID NTAPI KeLowerIrql(KIRQL NewIrql);
+NTKERNELAPI VOID NTAPI KfLowerIrql(KIRQL NewIrql);
+NTKERNELAPI VOID NTAPI KeRaiseIrql(KIRQL NewIrql, PKIRQL OldIrql);
+NTKERNELAPI KIRQL NTAPI KeRaiseIrqlToDpcLevel(void);
+NTKERNELAPI KIRQL NTAPI KeRaiseIrqlToSynchLevel(void);
 
 /* ---- processor ------------------------------------------------------------- */
 NTKERNELAPI ULONG NTAPI KeGetCurrentProcessorNumber(void);
+NTKERNELAPI ULONG NTAPI KeQueryTimeIncrement(void);
+NTKERNELAPI VOID NTAPI KeStallExecutionProcessor(ULONG MicroSeconds);
+
+#include <ntos/ke_objects.h>
 
 #endif /* NTOS_KE_H */

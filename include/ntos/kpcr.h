@@ -34,7 +34,7 @@ typedef struct _KPRCB {
     UCHAR IdleState;                    /* 0x23 */
     ULONG Number;                       /* 0x24 */
     /* ---- ntos private from here ---- */
-    PVOID KernelPrivate[64];            /* owned by portable Ke (queues, counters) */
+    PVOID KernelPrivate[256];           /* owned by portable Ke (queues, counters) */
     PVOID ArchPrivate;                  /* owned by the backend */
 } KPRCB, *PKPRCB;
 

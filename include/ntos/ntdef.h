@@ -40,7 +40,7 @@
 typedef void *PVOID, **PPVOID;
 typedef const void *PCVOID;
 typedef uint8_t UCHAR, *PUCHAR, BYTE, *PBYTE;
-typedef int8_t CHAR_SIGNED_T;
+typedef int8_t SCHAR;
 typedef char CHAR, *PCHAR, *PSTR, *LPSTR;
 typedef const char *PCSTR, *PCSZ;
 typedef int16_t SHORT, CSHORT, *PSHORT;
@@ -63,7 +63,7 @@ typedef UCHAR KIRQL, *PKIRQL;
 typedef CCHAR KPROCESSOR_MODE;
 typedef LONG KPRIORITY;
 typedef ULONG_PTR KSPIN_LOCK, *PKSPIN_LOCK;
-typedef ULONG_PTR KAFFINITY;
+typedef ULONG_PTR KAFFINITY, *PKAFFINITY;
 typedef ULONG CLONG;
 
 #define TRUE 1

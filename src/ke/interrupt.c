@@ -1,52 +1,47 @@
 /*
- * Processor startup, the idle loop and the interrupt upcalls.
+ * The interrupt upcalls: clock, software interrupts and IPIs.
  *
  * The backend calls these at the interrupt's level (CLOCK_LEVEL, IPI_LEVEL,
  * DISPATCH_LEVEL, APC_LEVEL) with interrupts enabled, on the current stack.
- * They touch only the current processor's KPRCB (no lock needed: nothing else
- * writes it) and the global tick count, which only processor 0 advances, as
- * on NT where one processor owns the clock.
+ * The clock and IPI handlers run above SYNCH_LEVEL and so must never take the
+ * dispatcher lock: they touch only the current processor's state, publish
+ * time, and request lower-level work (the DISPATCH_LEVEL software interrupt,
+ * the timer expiration DPC). Processor 0 owns the clock, as on NT: it alone
+ * advances the tick count, the shared time and the timer list check.
  */
 #include "ki.h"
+
+VOID KiClockTickThread(PKPRCB Prcb);
 
 /* The clock period in 100 ns units: 1 ms, what Windows runs at with the
  * highest timer resolution requested. KeQueryTimeIncrement reports it. */
 ULONG KeMaximumIncrement = 10000;
 volatile ULONG64 KiTickCount;
 
-VOID KiIdleLoop(void)
-{
-    arch_set_irql(PASSIVE_LEVEL);
-    for (;;) {
-        arch_disable_interrupts();
-        arch_idle();
-    }
-}
-
-void KiProcessorStartup(ULONG Number)
-{
-    arch_clock_set_periodic(KeMaximumIncrement);
-    if (Number != 0)
-        KiIdleLoop();
-}
-
 void KiClockInterrupt(void)
 {
     PKPRCB prcb = KeGetCurrentPrcb();
     KiProcessor(prcb)->ClockInterrupts++;
-    if (prcb->Number == 0)
+    if (prcb->Number == 0) {
         __atomic_fetch_add(&KiTickCount, 1, __ATOMIC_RELAXED);
+        KiUpdateTime();
+        KiCheckTimers();
+    }
+    KiClockTickThread(prcb);
 }
 
 void KiSoftwareInterrupt(KIRQL Level)
 {
     PKI_PROCESSOR p = KiProcessor(KeGetCurrentPrcb());
-    if (Level == DISPATCH_LEVEL)
+    if (Level == DISPATCH_LEVEL) {
         p->DispatchInterrupts++;
-    else if (Level == APC_LEVEL)
+        KiDispatchInterrupt();
+    } else if (Level == APC_LEVEL) {
         p->ApcInterrupts++;
-    else
+        KiDeliverApc(KernelMode);
+    } else {
         KeBugCheckEx(INVALID_SOFTWARE_INTERRUPT, Level, 0, 0, 0);
+    }
 }
 
 void KiIpiInterrupt(ULONG Kinds)
@@ -58,8 +53,10 @@ void KiIpiInterrupt(ULONG Kinds)
         for (;;)
             __builtin_ia32_pause();
     }
-    if (Kinds & ARCH_IPI_DPC)
+    if (Kinds & (ARCH_IPI_DPC | ARCH_IPI_RESCHEDULE))
         arch_request_software_interrupt(DISPATCH_LEVEL);
+    if (Kinds & ARCH_IPI_APC)
+        arch_request_software_interrupt(APC_LEVEL);
 }
 
 ULONG NTAPI KeQueryTimeIncrement(void)

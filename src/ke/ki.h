@@ -1,16 +1,54 @@
-/* Ke internals shared between src/ke files. */
+/*
+ * Ke internals shared between src/ke files.
+ *
+ * Locking overview (each file restates the rules it relies on):
+ *  - KiDispatcherLock guards every dispatcher object's state and wait list,
+ *    every thread's scheduling state (fields marked (D) in KTHREAD), all ready
+ *    queues and the timer list. It is taken at SYNCH_LEVEL. A thread that
+ *    switches away holds it across arch_context_switch and the thread that
+ *    resumes releases it: the lock is handed over with the processor.
+ *  - Each processor's DPC queue has its own lock (DpcLock), taken with
+ *    interrupts disabled because the clock interrupt queues DPCs too.
+ *  - The clock interrupt (CLOCK_LEVEL, above SYNCH_LEVEL) never takes the
+ *    dispatcher lock: it only touches its own processor's KI_PROCESSOR and
+ *    requests the DISPATCH_LEVEL software interrupt or queues a DPC.
+ */
 #ifndef NTOS_KI_H
 #define NTOS_KI_H
 
 #include <ntos/ke.h>
 #include <ntos/arch.h>
+#include <ntos/list.h>
+#include <ntos/rtl.h>
 
 /* Per-processor kernel state, laid over KPRCB.KernelPrivate. */
 typedef struct _KI_PROCESSOR {
+    /* counters (own processor only) */
     ULONG64 ClockInterrupts;
     ULONG64 DispatchInterrupts;
     ULONG64 ApcInterrupts;
     ULONG64 IpiInterrupts;
+
+    /* scheduler (dispatcher lock) */
+    ULONG ReadySummary;               /* bit p set = ReadyListHead[p] non-empty */
+    LIST_ENTRY ReadyListHead[MAXIMUM_PRIORITY];
+    volatile BOOLEAN QuantumEnd;      /* set by the clock, consumed at DISPATCH_LEVEL */
+    volatile BOOLEAN IdleSchedule;    /* a thread was made ready for this (idle) processor */
+
+    /* DPCs (DpcLock, interrupts disabled) */
+    KSPIN_LOCK DpcLock;
+    PSINGLE_LIST_ENTRY DpcHead;       /* queue in order of execution */
+    PSINGLE_LIST_ENTRY DpcTail;
+    volatile ULONG DpcQueueDepth;
+    volatile BOOLEAN DpcRoutineActive; /* a DPC routine is running on this processor */
+    ULONG64 DpcCount;                 /* DPCs run so far */
+    /* threaded DPCs (DpcLock) */
+    PSINGLE_LIST_ENTRY ThreadedDpcHead;
+    PSINGLE_LIST_ENTRY ThreadedDpcTail;
+    volatile ULONG ThreadedDpcDepth;
+    volatile BOOLEAN ThreadedDpcActive;
+    PKTHREAD ThreadedDpcThread;
+    KEVENT ThreadedDpcEvent;
 } KI_PROCESSOR, *PKI_PROCESSOR;
 
 _Static_assert(sizeof(KI_PROCESSOR) <= sizeof(((KPRCB *)0)->KernelPrivate), "KI_PROCESSOR fits");
@@ -20,8 +58,72 @@ static inline PKI_PROCESSOR KiProcessor(PKPRCB Prcb)
     return (PKI_PROCESSOR)Prcb->KernelPrivate;
 }
 
+static inline PKI_PROCESSOR KiCurrentProcessor(void)
+{
+    return KiProcessor(KeGetCurrentPrcb());
+}
+
+static inline PKPRCB KiProcessorBlock(ULONG Number)
+{
+    return &arch_processor_pcr(Number)->Prcb;
+}
+
 extern ULONG KeMaximumIncrement;
 extern volatile ULONG64 KiTickCount;
+extern KSPIN_LOCK KiDispatcherLock;
+
+/* ---- spin lock primitives without owner checks (spinlock.c) -------------------
+ * For locks handed from one thread to another (the dispatcher lock) and for
+ * code running before threads exist. The caller manages IRQL. */
+VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock);
+VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock);
+BOOLEAN KiTryAcquireSpinLockRaw(PKSPIN_LOCK SpinLock);
+
+/* ---- dispatcher lock ---------------------------------------------------------- */
+KIRQL KiAcquireDispatcherLock(void);
+VOID KiReleaseDispatcherLock(KIRQL OldIrql);
+/* Releases the lock and returns to the thread's WaitIrql after a switch or wait. */
+VOID KiExitDispatcher(KIRQL OldIrql);
+
+/* ---- scheduler (sched.c); dispatcher lock held ----------------------------------- */
+VOID KiReadyThread(PKTHREAD Thread);
+/* Switches away from the current thread (whose State the caller already set)
+ * and returns its WaitStatus when it runs again, with the dispatcher lock
+ * released and IRQL back at Thread->WaitIrql. */
+LONG_PTR KiSwapThread(PKTHREAD Current);
+VOID KiQuantumEnd(void);
+VOID KiDispatchInterrupt(void);
+VOID KiInitializeScheduler(ULONG Number);
+PKTHREAD KiSelectReadyThread(ULONG Number, KAFFINITY Affinity);
+VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment);
+BOOLEAN KiAnyReadyThread(void);
+
+/* ---- waits (wait.c); dispatcher lock held ------------------------------------------ */
+/* Object became signaled: satisfies as many waits as its state allows. */
+VOID KiWaitTest(PVOID Object, KPRIORITY Increment);
+/* Ends a thread's wait with WaitStatus, readying it with a boost. */
+VOID KiUnwaitThread(PKTHREAD Thread, LONG_PTR WaitStatus, KPRIORITY Increment);
+BOOLEAN KiIsObjectSignaled(PDISPATCHER_HEADER Object, PKTHREAD Thread);
+VOID KiSatisfyWait(PDISPATCHER_HEADER Object, PKTHREAD Thread);
+VOID KiAbandonMutants(PKTHREAD Thread);
+
+/* ---- timers (timer.c); dispatcher lock held ------------------------------------------ */
+BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime);
+BOOLEAN KiRemoveTimer(PKTIMER Timer);
+VOID KiCheckTimers(void);               /* clock interrupt on processor 0 */
+VOID KiInitializeTimers(void);
+
+/* ---- DPCs (dpc.c) -------------------------------------------------------------------- */
+VOID KiRetireDpcList(PKI_PROCESSOR Processor); /* DISPATCH_LEVEL, from the software interrupt */
+VOID KiInitializeDpcProcessor(ULONG Number);
+
+/* ---- APCs (apc.c) -------------------------------------------------------------------- */
+VOID KiDeliverApc(KPROCESSOR_MODE Mode);   /* APC_LEVEL software interrupt */
+VOID KiInitializeThreadApcState(PKTHREAD Thread);
+VOID KiRundownApcs(PKTHREAD Thread);       /* terminating thread, dispatcher lock held */
+
+/* ---- time (time.c) --------------------------------------------------------------------- */
+VOID KiUpdateTime(void);                 /* clock interrupt on processor 0 */
 
 DECLSPEC_NORETURN VOID KiIdleLoop(void);
 

@@ -60,6 +60,7 @@ void KiProcessorStartup(ULONG Number)
     arch_context_init_current(&boot_thread[Number].Context);
     current[Number] = &boot_thread[Number];
     arch_clock_set_periodic(10000); /* 1 ms */
+    arch_processor_ready();
     if (Number == 0)
         return;
     arch_set_irql(PASSIVE_LEVEL);

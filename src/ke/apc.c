@@ -1,0 +1,240 @@
+/*
+ * Asynchronous procedure calls.
+ *
+ * Locking and IRQL rules
+ *  - A thread's APC queues and pending flags are guarded by KiDispatcherLock
+ *    (SYNCH_LEVEL), because inserting an APC may end the target's wait.
+ *  - KeInsertQueueApc/KeRemoveQueueApc run at <= DISPATCH_LEVEL.
+ *  - Kernel APCs are delivered by the APC_LEVEL software interrupt on the
+ *    target's own processor (KiDeliverApc): special kernel APCs (no normal
+ *    routine) unless the thread is in a guarded region; normal kernel APCs
+ *    unless it is in a critical or guarded region or already running one,
+ *    with the normal routine called at PASSIVE_LEVEL.
+ *  - A waiting thread at PASSIVE_LEVEL that may receive the APC has its wait
+ *    ended with STATUS_KERNEL_APC; the wait functions deliver it and wait again.
+ *  - User APCs end an alertable user-mode wait with STATUS_USER_APC; they run
+ *    on the return to user mode, which system threads never make, so for them
+ *    a user APC only stays queued until the thread exits (then its rundown
+ *    routine runs), as on NT.
+ */
+#include "ki.h"
+
+VOID KiInitializeThreadApcState(PKTHREAD Thread)
+{
+    InitializeListHead(&Thread->ApcState.ApcListHead[KernelMode]);
+    InitializeListHead(&Thread->ApcState.ApcListHead[UserMode]);
+    InitializeListHead(&Thread->SavedApcState.ApcListHead[KernelMode]);
+    InitializeListHead(&Thread->SavedApcState.ApcListHead[UserMode]);
+    Thread->ApcState.Process = Thread->Process;
+    Thread->ApcStatePointer[0] = &Thread->ApcState;
+    Thread->ApcStatePointer[1] = &Thread->SavedApcState;
+    Thread->ApcStateIndex = 0;
+    Thread->ApcQueueable = TRUE;
+}
+
+VOID NTAPI KeInitializeApc(PRKAPC Apc, PRKTHREAD Thread, KAPC_ENVIRONMENT Environment,
+                           PKKERNEL_ROUTINE KernelRoutine, PKRUNDOWN_ROUTINE RundownRoutine,
+                           PKNORMAL_ROUTINE NormalRoutine, KPROCESSOR_MODE ApcMode, PVOID NormalContext)
+{
+    Apc->Type = ApcObject;
+    Apc->SpareByte0 = 0;
+    Apc->Size = sizeof(KAPC);
+    Apc->SpareByte1 = 0;
+    Apc->SpareLong0 = 0;
+    Apc->Thread = Thread;
+    Apc->ApcStateIndex = (CCHAR)(Environment == CurrentApcEnvironment ? Thread->ApcStateIndex : Environment);
+    Apc->KernelRoutine = KernelRoutine;
+    Apc->RundownRoutine = RundownRoutine;
+    Apc->NormalRoutine = NormalRoutine;
+    if (NormalRoutine != NULL) {
+        Apc->ApcMode = ApcMode;
+        Apc->NormalContext = NormalContext;
+    } else {
+        /* A special kernel APC: kernel mode, no normal context. */
+        Apc->ApcMode = KernelMode;
+        Apc->NormalContext = NULL;
+    }
+    Apc->Inserted = FALSE;
+}
+
+static BOOLEAN KiIsSpecialApc(PKAPC Apc)
+{
+    return Apc->NormalRoutine == NULL;
+}
+
+static void KiRequestApcDelivery(PKTHREAD Thread)
+{
+    if (Thread == KeGetCurrentThread()) {
+        arch_request_software_interrupt(APC_LEVEL);
+    } else if (Thread->State == Running) {
+        arch_send_ipi((KAFFINITY)1 << Thread->NextProcessor, ARCH_IPI_APC);
+    }
+}
+
+BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2, KPRIORITY Increment)
+{
+    PKTHREAD t = Apc->Thread;
+    KIRQL old = KiAcquireDispatcherLock();
+    if (!t->ApcQueueable || Apc->Inserted) {
+        KiReleaseDispatcherLock(old);
+        return FALSE;
+    }
+    if (Apc->ApcStateIndex == InsertApcEnvironment)
+        Apc->ApcStateIndex = (CCHAR)t->ApcStateIndex;
+    Apc->SystemArgument1 = SystemArgument1;
+    Apc->SystemArgument2 = SystemArgument2;
+    PKAPC_STATE state = t->ApcStatePointer[(int)Apc->ApcStateIndex];
+    PLIST_ENTRY head = &state->ApcListHead[(int)Apc->ApcMode];
+    if (KiIsSpecialApc(Apc)) {
+        /* Special APCs run before normal ones, in the order queued. */
+        PLIST_ENTRY e = head->Flink;
+        while (e != head && KiIsSpecialApc(CONTAINING_RECORD(e, KAPC, ApcListEntry)))
+            e = e->Flink;
+        InsertTailList(e, &Apc->ApcListEntry);
+    } else {
+        InsertTailList(head, &Apc->ApcListEntry);
+    }
+    Apc->Inserted = TRUE;
+
+    /* Only the APC state the thread runs in now can be delivered now. */
+    if (Apc->ApcStateIndex == t->ApcStateIndex) {
+        if (Apc->ApcMode == KernelMode) {
+            t->ApcState.KernelApcPending = TRUE;
+            if (t->State == Waiting) {
+                BOOLEAN deliverable = t->WaitIrql == PASSIVE_LEVEL && t->SpecialApcDisable == 0 &&
+                                      (KiIsSpecialApc(Apc) || (t->KernelApcDisable == 0 && !t->KernelApcInProgress));
+                if (deliverable)
+                    KiUnwaitThread(t, STATUS_KERNEL_APC, Increment);
+            } else {
+                KiRequestApcDelivery(t);
+            }
+        } else if (t->State == Waiting && t->Alertable && t->WaitMode == UserMode) {
+            t->ApcState.UserApcPending = TRUE;
+            KiUnwaitThread(t, STATUS_USER_APC, Increment);
+        }
+    }
+    KiReleaseDispatcherLock(old);
+    return TRUE;
+}
+
+BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc)
+{
+    PKTHREAD t = Apc->Thread;
+    KIRQL old = KiAcquireDispatcherLock();
+    BOOLEAN removed = Apc->Inserted;
+    if (removed) {
+        Apc->Inserted = FALSE;
+        PKAPC_STATE state = t->ApcStatePointer[(int)Apc->ApcStateIndex];
+        if (RemoveEntryList(&Apc->ApcListEntry)) {
+            if (Apc->ApcMode == KernelMode)
+                state->KernelApcPending = FALSE;
+            else
+                state->UserApcPending = FALSE;
+        }
+    }
+    KiReleaseDispatcherLock(old);
+    return removed;
+}
+
+VOID KiDeliverApc(KPROCESSOR_MODE Mode)
+{
+    (void)Mode;
+    PKTHREAD t = KeGetCurrentThread();
+    if (t == NULL)
+        return;
+    for (;;) {
+        KIRQL old = KiAcquireDispatcherLock();
+        PLIST_ENTRY head = &t->ApcState.ApcListHead[KernelMode];
+        t->ApcState.KernelApcPending = FALSE;
+        if (IsListEmpty(head) || t->SpecialApcDisable != 0) {
+            KiReleaseDispatcherLock(old);
+            return;
+        }
+        PKAPC apc = CONTAINING_RECORD(head->Flink, KAPC, ApcListEntry);
+        BOOLEAN special = KiIsSpecialApc(apc);
+        if (!special && (t->KernelApcDisable != 0 || t->KernelApcInProgress)) {
+            /* Normal APCs wait for the region to end (KeLeaveCriticalRegion
+             * re-requests delivery). */
+            KiReleaseDispatcherLock(old);
+            return;
+        }
+        RemoveEntryList(&apc->ApcListEntry);
+        apc->Inserted = FALSE;
+        PKKERNEL_ROUTINE kernelRoutine = apc->KernelRoutine;
+        PKNORMAL_ROUTINE normalRoutine = apc->NormalRoutine;
+        PVOID context = apc->NormalContext;
+        PVOID a1 = apc->SystemArgument1, a2 = apc->SystemArgument2;
+        KiReleaseDispatcherLock(old);
+
+        /* The kernel routine runs at APC_LEVEL and may free the APC or
+         * change what the normal routine gets. */
+        kernelRoutine(apc, &normalRoutine, &context, &a1, &a2);
+        if (!special && normalRoutine != NULL) {
+            t->KernelApcInProgress = TRUE;
+            arch_set_irql(PASSIVE_LEVEL);
+            normalRoutine(context, a1, a2);
+            arch_set_irql(APC_LEVEL);
+            t->KernelApcInProgress = FALSE;
+        }
+    }
+}
+
+VOID KiRundownApcs(PKTHREAD Thread)
+{
+    Thread->ApcQueueable = FALSE;
+    PLIST_ENTRY head = &Thread->ApcState.ApcListHead[UserMode];
+    while (!IsListEmpty(head)) {
+        PKAPC apc = CONTAINING_RECORD(RemoveHeadList(head), KAPC, ApcListEntry);
+        apc->Inserted = FALSE;
+        if (apc->RundownRoutine != NULL)
+            apc->RundownRoutine(apc);
+    }
+    Thread->ApcState.UserApcPending = FALSE;
+}
+
+/* ---- regions ------------------------------------------------------------------------- */
+
+static void KiCheckForKernelApcDelivery(PKTHREAD t)
+{
+    if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 &&
+        !IsListEmpty(&t->ApcState.ApcListHead[KernelMode])) {
+        t->ApcState.KernelApcPending = TRUE;
+        arch_request_software_interrupt(APC_LEVEL);
+    }
+}
+
+VOID NTAPI KeEnterCriticalRegion(void)
+{
+    KeGetCurrentThread()->KernelApcDisable--;
+}
+
+VOID NTAPI KeLeaveCriticalRegion(void)
+{
+    PKTHREAD t = KeGetCurrentThread();
+    if (++t->KernelApcDisable == 0)
+        KiCheckForKernelApcDelivery(t);
+}
+
+VOID NTAPI KeEnterGuardedRegion(void)
+{
+    KeGetCurrentThread()->SpecialApcDisable--;
+}
+
+VOID NTAPI KeLeaveGuardedRegion(void)
+{
+    PKTHREAD t = KeGetCurrentThread();
+    if (++t->SpecialApcDisable == 0)
+        KiCheckForKernelApcDelivery(t);
+}
+
+BOOLEAN NTAPI KeAreApcsDisabled(void)
+{
+    PKTHREAD t = KeGetCurrentThread();
+    return t->KernelApcDisable != 0 || t->SpecialApcDisable != 0;
+}
+
+BOOLEAN NTAPI KeAreAllApcsDisabled(void)
+{
+    PKTHREAD t = KeGetCurrentThread();
+    return t->SpecialApcDisable != 0 || arch_get_irql() >= APC_LEVEL;
+}
