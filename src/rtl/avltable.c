@@ -535,7 +535,11 @@ NTSYSAPI PVOID NTAPI RtlEnumerateGenericTableLikeADirectory(PRTL_AVL_TABLE Table
 {
     PRTL_BALANCED_LINKS node;
 
+    /* *DeleteCount is only ever refreshed together with a *RestartKey that
+     * names a live node (or NULL): a key left over from before a delete must
+     * not become valid again, or the next call resumes at freed memory. */
     if (RTLP_ROOT(Table) == NULL) {
+        *RestartKey = NULL;
         *DeleteCount = Table->DeleteCount;
         return NULL;
     }
@@ -546,6 +550,7 @@ NTSYSAPI PVOID NTAPI RtlEnumerateGenericTableLikeADirectory(PRTL_AVL_TABLE Table
     } else {
         PRTL_BALANCED_LINKS where = NULL;
         TABLE_SEARCH_RESULT result;
+        *RestartKey = NULL;
         node = RtlpFind(Table, Buffer, &where, &result);
         if (node != NULL) {
             if (NextFlag)

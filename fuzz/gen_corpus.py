@@ -1,0 +1,141 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of each harness under fuzz/corpus/<harness>/.
+
+The seeds only give libFuzzer a head start: each one is a short, valid
+operation sequence in the harness's input encoding (see the harness sources).
+Rerunning this script rewrites the same files.
+"""
+import os
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(harness, name, data):
+    d = os.path.join(HERE, "corpus", harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(bytes(data))
+
+
+def u16(v):
+    return list(struct.pack("<H", v & 0xFFFF))
+
+
+def u64(v):
+    return list(struct.pack("<Q", v & 0xFFFFFFFFFFFFFFFF))
+
+
+# ---- fuzz_rtl_string -------------------------------------------------------------
+# Operation numbers (index into k_ops).
+MAKE_U, MAKE_A, INIT_U, INIT_A, COPY_U, APPEND_U, APPEND_SZ, CMP_U = 0, 2, 3, 4, 5, 6, 7, 8
+CMP_A, ANSI_MISC, CASE_U, A2U, U2A, U2INT, C2INT, INT2U = 10, 11, 12, 13, 14, 15, 16, 17
+INT2C, HASH, DUP, CREATE, FREE = 18, 19, 20, 21, 22
+
+WIDE_ALPHA = "0179afAFxXobzZ+- \t"  # first entries of k_wide_alphabet
+
+
+def wide_alpha(text):
+    """Alphabet-mode fill (mode 2) of a string from the first 18 alphabet entries."""
+    idx = [WIDE_ALPHA.index(c) for c in text]
+    return [2, 0, idx[0] if idx else 0] + idx
+
+
+def make_u(slot, even_max_units, text):
+    # mode 6: MaximumLength = (byte % 33) * 2; length mode 0: Length = MaximumLength
+    return [MAKE_U, slot, 6, even_max_units] + wide_alpha(text)
+
+
+def make_u_len(slot, max_bytes, len_bytes, text):
+    # mode 5 | (3 << 3): MaximumLength = u16, Length = (u16 % (max + 1)) & ~1
+    return [MAKE_U, slot, 5 | (1 << 3)] + u16(max_bytes) + u16(len_bytes) + wide_alpha(text)
+
+
+def make_a(slot, n, raw):
+    return [MAKE_A, slot, 0, n] + [0, 0, 0] + list(raw)
+
+
+string_seeds = {
+    "compare_case": make_u(0, 5, "afAF0") + make_u(1, 5, "AFaf0") + [CMP_U, 0, 1, 1, CMP_U, 0, 1, 0]
+    + [CASE_U, 2, 0, 3, CASE_U, 3, 1, 2, CMP_U, 2, 3, 0, HASH, 0, 1, HASH, 1, 3],
+    "append_copy": make_u(0, 8, "0x7f") + make_u_len(1, 9, 3, "ab")
+    + [APPEND_U, 0, 1, APPEND_U, 0, 0, APPEND_SZ, 0, 0, 5, 2, 0, 0, 1, 2, 3, 4, 5, COPY_U, 1, 0, COPY_U, 0, 1],
+    "integers": make_u(0, 6, " -0x1F") + [U2INT, 0, 0, 0, U2INT, 0, 4, 0, U2INT, 0, 9, 0]
+    + [INT2U, 0, 0, 200] + u64(0xFFFFFFFF) + [3, INT2U, 0, 1, 201] + u64(0x123456789) + [1]
+    + [INT2C, 60, 4, 10, C2INT, 6, 0, 0, 2, 0, 13, 0, 1, 2, 3, 14],
+    "ansi_unicode": make_a(0, 6, b"A\x80\x81\x9f\xff ") + [A2U, 0, 0, 1, U2A, 1, 0, 0, A2U, 1, 0, 0]
+    + [U2A, 2, 0, 1, CMP_A, 0, 1, 1, ANSI_MISC, 0, 2, ANSI_MISC, 1, 1],
+    "init_dup_create": [INIT_U, 0, 0, 7, 2, 0, 1, 2, 3, 4, 5, 6, 7, 8, INIT_U, 1, 1, 0x1F, 2]
+    + [INIT_A, 0, 1, 9, 0, 0, 0, DUP, 0, 3, DUP, 0, 0x30, 5, 0, 3, 0, DUP, 1, 1, CREATE, 0, 4, 0, 0, 0]
+    + [CREATE, 1, 3, FREE, 1, FREE, 0],
+    "boundaries": [MAKE_U, 0, 4, 17, MAKE_U, 1, 4, 18, MAKE_U, 2, 4 | 0x20, 0, MAKE_A, 0, 4, 10]
+    + [APPEND_U, 0, 1, COPY_U, 2, 0, A2U, 3, 0, 1, U2A, 1, 0, 1, CASE_U, 1, 0, 2, CASE_U, 1, 1, 6],
+}
+
+# ---- fuzz_rtl_format ----------------------------------------------------------------
+
+
+def fmt_seed(nvalues, values, text, pointer_mode=False, raw_pairs=False, sizes=(0, 1, 5, 0, 2, 7, 1, 2, 1, 2, 2, 0, 3, 0, 9, 1)):
+    mode = (nvalues - 1) | (0x20 if pointer_mode else 0) | (0x10 if raw_pairs else 0)
+    data = [mode]
+    for v in values:
+        data += u64(v)
+    return data + list(sizes) + list(text)
+
+
+# Pointer-mode value encoding: bits 0-2 kind (0 NULL object, 1 NULL Buffer),
+# 3-4 length class, 8-23 length, 24-31 extra MaximumLength, 32-63 pad/pattern.
+PTR_VALUES = [0x414243440000062A, 0, 0x3132333400001011, 0x0000000000FF0102, 0x202020200000301A,
+              0x6162636480000722, 0x0000000000000001, 0x7A7A7A7A00002002]
+format_seeds = {
+    "strings": fmt_seed(8, PTR_VALUES, b"[%s|%ws|%Z|%wZ|%-8.3s|%10S|%.2Z|%hs|%ls|%5wZ|%n|%s]", pointer_mode=True),
+    "integers": fmt_seed(4, [0xFFFFFFFF80000000, 42, 0x123456789ABCDEF0, 7],
+                         b"%d %i %u %o %x %X %#x %#o %+d % d %05d %-5d| %.0d %.3d %hhd %hd %ld %lld %I64x %I32u %Iu %zd %p %#p %%"),
+    "widths": fmt_seed(4, [0xFFFFFFF6, 12, 0x7FFFFFFF, 3], b"%*d|%-*d|%.*d|%*.*x|%2147483647d|%.2147483647u|%c%C%lc%hc"),
+    "floats": fmt_seed(6, [0x400921FB54442D18, 0x7FF0000000000000, 0xFFF8000000000000, 1, 0x8000000000000000,
+                           0x7FEFFFFFFFFFFFFF],
+                       b"%f %e %g %a %E %G %A %.0f %#.0e %10.3f %-+12.4e %.17g %#g %.1100f %F %La"),
+    "malformed": fmt_seed(2, [1, 2], b"%q %I %I6 %I3 %hh %ll %w %-", sizes=(1, 0, 3, 3, 0, 1, 1, 5, 0x10, 1, 0, 0, 0xff, 3, 0, 2)),
+    "wide_pairs": fmt_seed(3, [0x4142434400000A2A, 5, 0], "%s=%d %wZ \u00e9\u20ac".encode("utf-16-le"),
+                           pointer_mode=True, raw_pairs=True),
+    # Differential mode (first byte & 0xC0 == 0xC0): conv, flags, width, precision, size, value.
+    "diff_float": [0xC0, 8, 0x1B, 41, 2 | (6 << 3), 0] + u64(0x3FB999999999999A),
+    "diff_int": [0xC0, 0, 0x0E, 2, 4, 4] + u64(0xFFFFFFFFFFFFFF85),
+    "diff_exp": [0xC0, 6, 0x10, 0, 3, 0] + u64(0x0000000000000001) + u16(750),
+    "diff_round": [0xC0, 8, 0, 0, 1, 0] + u64(0x3FE6666666666666),  # %.0f of 0.7
+}
+
+# ---- fuzz_rtl_bitmap_avl ---------------------------------------------------------------------
+# Bitmap: byte0 even; m (size class, fill), size, words..., then ops.
+bitmap_ops = [3, 5, 2, 3, 2, 40, 9, 1, 3, 1, 0, 14, 15, 6, 16, 17, 0x85, 13, 4, 2, 2, 11, 5, 1, 0, 7, 6, 7,
+              18, 0xFF] + u64(0x8000000000000001)[:8] + [0, 0]
+bitmap_seeds = {
+    "small_mixed": [0, 0x00 | (2 << 2), 45] + u64(0xF0F0F00F0000FFFF) + bitmap_ops,
+    "word_edges": [0, 2 | (1 << 2), 3, 2, 5, 0x15, 0, 9, 0x0D, 2, 11, 1, 5, 12, 0x15, 1, 17, 11, 17, 0x8B, 16],
+    "large": [0, 1 | (0 << 2), 0xFF, 0x0F] + [3, 7, 0x10, 0x00, 7, 0x00, 0x02] * 4 + [9, 7, 0x20, 0x00, 1]
+    + [17, 0x8A, 14, 16, 13, 12, 2, 6],
+}
+# AVL: byte0 odd; op % 12: 0-2 insert, 3 insert full, 4-5 delete, 6 lookup, 7 enumerate,
+# 8 enumerate without splaying, 9 get, 10 directory, 11 delete by position.
+avl = [1]
+for k in [10, 5, 20, 3, 7, 15, 25, 1, 30, 12]:
+    avl += [0, k, 2, 0xAA, 0xBB, 0]          # insert key k, 2-byte payload, no failure
+avl += [3, 8, 0, 0, 6, 7, 6, 8, 1, 7, 0x03, 8, 5, 9, 1, 9, 2, 7]
+avl += [4, 10, 4, 11, 7, 0x02, 10, 0x07, 2, 1, 5, 4, 10, 0x02, 2, 0, 3]
+avl += [0, 40, 0, 1, 11, 3, 9, 3, 7, 0x0A, 8, 99]
+avl_fail = [1, 0, 4, 0, 1, 0, 4, 0, 0, 3, 9, 1, 0, 6, 9, 0x7F] + [0, 0, 0, 0] + [0, 1, 0, 2, 1, 1]
+bitmap_seeds["avl_basic"] = avl
+bitmap_seeds["avl_failures"] = avl_fail
+
+
+def main():
+    for name, data in string_seeds.items():
+        write("fuzz_rtl_string", name, data)
+    for name, data in format_seeds.items():
+        write("fuzz_rtl_format", name, data)
+    for name, data in bitmap_seeds.items():
+        write("fuzz_rtl_bitmap_avl", name, data)
+
+
+if __name__ == "__main__":
+    main()
