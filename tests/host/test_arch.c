@@ -251,8 +251,14 @@ static void test_clock_ticks(void **state)
     ULONG64 t0 = arch_interrupt_time();
     wait_100ns(200000); /* 20 ms */
     assert_true(arch_interrupt_time() - t0 >= 200000);
-    /* 1 ms period; allow a loaded machine to lose most ticks, not all. */
-    assert_true(clock_count[0] - c >= 2);
+    /* Ticks keep coming (1 ms period). How many land in a given window
+     * depends on how busy the host is, so wait for three rather than
+     * asserting a rate. */
+    ULONG64 end = arch_interrupt_time() + 20000000; /* 2 s */
+    while (clock_count[0] - c < 3 && arch_interrupt_time() < end)
+        arch_pause();
+    assert_true(clock_count[0] - c >= 3);
+    assert_true(host_clock_ticks(0) >= (ULONG64)(clock_count[0] - c));
     assert_true(arch_boot_system_time() > 130000000000000000ULL); /* after 2012 */
     assert_int_equal(arch_cycle_frequency(), 10000000);
 }

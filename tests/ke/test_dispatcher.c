@@ -140,7 +140,7 @@ static void event_synchronization_wakes_exactly_one(void **state)
     for (int round = 1; round <= 3; round++) {
         KeSetEvent(&e, 0, FALSE);
         /* Give the woken thread (and any wrongly woken one) time to run. */
-        for (int spin = 0; spin < 200 && count_woken(c, 3) < round; spin++)
+        for (int spin = 0; spin < 5000 && count_woken(c, 3) < round; spin++)
             kt_sleep_ms(1);
         kt_sleep_ms(5);
         assert_int_equal(count_woken(c, 3), round);
@@ -221,7 +221,7 @@ static void semaphore_release_wakes_that_many(void **state)
     for (int i = 0; i < 3; i++)
         wait_for_blocked(&t[i]);
     assert_int_equal(KeReleaseSemaphore(&s, 0, 2, FALSE), 0);
-    for (int spin = 0; spin < 500 && count_woken(c, 3) < 2; spin++)
+    for (int spin = 0; spin < 5000 && count_woken(c, 3) < 2; spin++)
         kt_sleep_ms(1);
     kt_sleep_ms(5);
     assert_int_equal(count_woken(c, 3), 2);
