@@ -404,6 +404,7 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
         host.Cpus = ARCH_MAX_CPUS;
     host.VirtualTime = Config->VirtualTime;
     host_time_init();
+    host_memory_init();
 
     for (ULONG n = 0; n < host.Cpus; n++)
         host_new_cpu(n);

@@ -43,6 +43,9 @@ host_cpu *host_self(void);
 BOOLEAN host_has_deliverable(PKPCR pcr);
 void host_deliver(void);
 
+/* memory.c */
+void host_memory_init(void);
+
 /* clock.c */
 void host_time_init(void);
 void host_clock_start(void);

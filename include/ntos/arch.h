@@ -33,7 +33,7 @@
 #include <ntos/kpcr.h>
 
 /* Bumped whenever a hook is added, removed or changes its contract. */
-#define NTOS_ARCH_INTERFACE_VERSION 2
+#define NTOS_ARCH_INTERFACE_VERSION 3
 
 #define ARCH_MAX_CPUS 64
 
@@ -167,6 +167,48 @@ void arch_stall(ULONG64 Delta100ns);
 void arch_idle(void);
 /* Wakes processors in arch_idle without other effect (a no-op IPI). */
 void arch_wake(KAFFINITY Targets);
+
+/* ---- memory ---------------------------------------------------------------------------
+ * Mm owns the page tables (x86_64 4-level format, built by portable code in
+ * src/mm/); the backend supplies physical memory, a way to reach it, the
+ * virtual range Mm may map into, and the "MMU": after Mm edits a PTE it calls
+ * arch_flush_translation, which on bare metal invalidates the TLB (and shoots
+ * down other processors) and on the host re-syncs the process's mapping of
+ * those pages from the page tables, so kernel C code can dereference them. */
+
+#define ARCH_PAGE_SIZE 4096ULL
+#define ARCH_PAGE_SHIFT 12
+
+typedef enum _ARCH_MEMORY_TYPE {
+    ArchMemoryFree = 1,      /* RAM the kernel may manage */
+    ArchMemoryInUse = 2,     /* RAM already used by the boot image / loader data */
+    ArchMemoryDevice = 3,    /* device (MMIO) space: MmMapIoSpace targets */
+} ARCH_MEMORY_TYPE;
+
+typedef struct _ARCH_MEMORY_DESCRIPTOR {
+    ULONG64 BasePage;  /* physical page number */
+    ULONG64 PageCount;
+    ULONG Type;        /* ARCH_MEMORY_TYPE */
+    ULONG Reserved;
+} ARCH_MEMORY_DESCRIPTOR, *PARCH_MEMORY_DESCRIPTOR;
+
+/* The physical memory map handed over at boot, sorted by BasePage, not
+ * overlapping. Any IRQL. */
+ULONG arch_memory_map(const ARCH_MEMORY_DESCRIPTOR **Descriptors);
+/* A pointer through which the kernel reads and writes physical memory (RAM
+ * and device space) at PhysicalAddress: the direct map. NULL if the address
+ * is not in the memory map. Any IRQL. */
+PVOID arch_physical_pointer(ULONG64 PhysicalAddress);
+/* The virtual range Mm manages for system mappings (system PTEs, pool,
+ * mapped I/O space): page-aligned, at least 1 GB, 1 GB aligned. */
+void arch_system_va_range(ULONG_PTR *Base, SIZE_T *Size);
+/* Installs the page table root (physical address of the PML4) that
+ * translations of the system range come from. */
+void arch_set_page_table_root(ULONG64 Pml4Physical);
+/* Makes every processor see the current PTEs for [Va, Va + Pages pages) of the
+ * system range. Called after each change, with any locks Mm needs held, at
+ * IRQL <= DISPATCH_LEVEL. */
+void arch_flush_translation(ULONG_PTR Va, SIZE_T Pages);
 
 /* ---- console and exit --------------------------------------------------------------- */
 

@@ -7,6 +7,7 @@
 
 #include "ntos_test.h"
 #include <ntos/ke.h>
+#include "ke/ki.h"
 
 static inline PKTHREAD kt_start(PKTHREAD Storage, PKSTART_ROUTINE Routine, PVOID Context, KPRIORITY Priority)
 {
@@ -21,6 +22,15 @@ static inline void kt_join(PKTHREAD Thread)
     NTSTATUS s = KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
     assert_int_equal(s, STATUS_SUCCESS);
     assert_int_equal(KeDeleteThread(Thread), STATUS_SUCCESS);
+}
+
+/* A thread's scheduling state, read under the dispatcher lock that guards it. */
+static inline UCHAR kt_state(PKTHREAD Thread)
+{
+    KIRQL old = KiAcquireDispatcherLock();
+    UCHAR s = Thread->State;
+    KiReleaseDispatcherLock(old);
+    return s;
 }
 
 static inline LARGE_INTEGER kt_ms(LONG Milliseconds)

@@ -194,7 +194,7 @@ static void kernel_apc_to_waiting_thread_runs_and_wait_resumes(void **state)
     c = (apc_waiter_ctx){.Mode = KernelMode};
     KeInitializeEvent(&c.Event, NotificationEvent, FALSE);
     kt_start(&t, event_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     KeInitializeApc(&apc, &t, OriginalApcEnvironment, kernel_routine, NULL, normal_routine, KernelMode, NULL);
     assert_true(KeInsertQueueApc(&apc, (PVOID)9, NULL, 0));
@@ -203,7 +203,7 @@ static void kernel_apc_to_waiting_thread_runs_and_wait_resumes(void **state)
     assert_int_equal(logbook.Kernel, 1);
     assert_int_equal(logbook.Normal, 1);
     /* The APC did not end the wait: the thread is waiting again. */
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     KeSetEvent(&c.Event, 0, FALSE);
     kt_join(&t);
@@ -219,7 +219,7 @@ static void user_apc_ends_alertable_user_wait(void **state)
     c = (apc_waiter_ctx){.Mode = UserMode, .Alertable = TRUE};
     KeInitializeEvent(&c.Event, NotificationEvent, FALSE);
     kt_start(&t, event_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     KeInitializeApc(&apc, &t, OriginalApcEnvironment, kernel_routine, rundown_routine, normal_routine, UserMode,
                     NULL);
@@ -240,13 +240,13 @@ static void user_apc_does_not_end_kernel_or_nonalertable_wait(void **state)
     c = (apc_waiter_ctx){.Mode = KernelMode, .Alertable = TRUE};
     KeInitializeEvent(&c.Event, NotificationEvent, FALSE);
     kt_start(&t, event_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     KeInitializeApc(&apc, &t, OriginalApcEnvironment, kernel_routine, rundown_routine, normal_routine, UserMode,
                     NULL);
     KeInsertQueueApc(&apc, NULL, NULL, 0);
     kt_sleep_ms(5);
-    assert_int_equal(t.State, Waiting);
+    assert_int_equal(kt_state(&t), Waiting);
     KeSetEvent(&c.Event, 0, FALSE);
     kt_join(&t);
     assert_int_equal(c.Status, STATUS_SUCCESS);

@@ -99,9 +99,9 @@ static LONG count_woken(waiter_ctx *c, int n)
 static void wait_for_blocked(PKTHREAD t)
 {
     /* Until the thread is really blocked (its state is Waiting). */
-    for (int i = 0; i < 100000 && t->State != Waiting; i++)
+    for (int i = 0; i < 100000 && kt_state(t) != Waiting; i++)
         kt_sleep_ms(1);
-    assert_int_equal(t->State, Waiting);
+    assert_int_equal(kt_state(t), Waiting);
 }
 
 static void event_notification_wakes_all(void **state)
@@ -430,7 +430,7 @@ static void wait_multiple_blocking_with_caller_blocks(void **state)
     for (int i = 0; i < 9; i++)
         KeSetEvent(&e[i], 0, FALSE);
     kt_sleep_ms(5);
-    assert_int_equal(t.State, Waiting);
+    assert_int_equal(kt_state(&t), Waiting);
     KeSetEvent(&e[9], 0, FALSE);
     kt_join(&t);
     assert_int_equal(c.Status, STATUS_WAIT_0);

@@ -42,7 +42,7 @@ static void thread_start_join_and_exit_status(void **state)
     kt_join(&t);
     assert_int_equal(ran_flag, 1);
     assert_true(KeReadStateThread(&t));
-    assert_int_equal(t.State, Terminated);
+    assert_int_equal(kt_state(&t), Terminated);
     assert_int_equal(t.ExitStatus, STATUS_SUCCESS);
 
     ran_flag = 0;
@@ -149,7 +149,7 @@ static void woken_threads_run_in_priority_order(void **state)
     }
     /* Let them all block (they need the processor we hold). */
     for (int i = 0; i < 3; i++)
-        while (t[i].State != Waiting)
+        while (kt_state(&t[i]) != Waiting)
             kt_sleep_ms(1);
     KeSetEvent(&go, 0, FALSE);
     for (int i = 0; i < 3; i++)
@@ -208,7 +208,7 @@ static void readied_high_priority_preempts_cpu_bound_thread(void **state)
     p = (preemptor_ctx){.Victim = &s};
     KeInitializeTimer(&p.Timer);
     kt_start(&high, high_priority_on_timer, &p, 20);
-    while (high.State != Waiting)
+    while (kt_state(&high) != Waiting)
         kt_sleep_ms(1);
     kt_start(&low, cpu_bound, &s, 4);
     /* Sleep (not spin) so that the low-priority thread gets processor 0. */
@@ -272,7 +272,7 @@ static void wake_boost_applies_and_decays(void **state)
     static boost_ctx c;
     KeInitializeEvent(&c.Event, SynchronizationEvent, FALSE);
     kt_start(&t, boosted_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     KeSetEvent(&c.Event, 2, FALSE);
     kt_join(&t);
@@ -426,7 +426,7 @@ static void alert_ends_alertable_wait_only(void **state)
     KeInitializeEvent(&c.Event, NotificationEvent, FALSE);
     c.Alertable = TRUE;
     kt_start(&t, alertable_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     assert_false(KeAlertThread(&t, KernelMode));
     kt_join(&t);
@@ -435,11 +435,11 @@ static void alert_ends_alertable_wait_only(void **state)
     KeInitializeEvent(&c.Event, NotificationEvent, FALSE);
     c.Alertable = FALSE;
     kt_start(&t, alertable_waiter, &c, 8);
-    while (t.State != Waiting)
+    while (kt_state(&t) != Waiting)
         kt_sleep_ms(1);
     assert_false(KeAlertThread(&t, KernelMode)); /* recorded, wait goes on */
     kt_sleep_ms(5);
-    assert_int_equal(t.State, Waiting);
+    assert_int_equal(kt_state(&t), Waiting);
     KeSetEvent(&c.Event, 0, FALSE);
     kt_join(&t);
     assert_int_equal(c.Status, STATUS_SUCCESS);
