@@ -252,6 +252,8 @@ VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment)
     if (boosted > Thread->Priority) {
         Thread->PriorityDecrement = (CHAR)(boosted - Thread->BasePriority);
         Thread->Priority = (CHAR)boosted;
+        /* A boost comes with a full quantum, so it lasts at least one turn. */
+        Thread->Quantum = Thread->QuantumReset;
     }
 }
 

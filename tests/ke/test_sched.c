@@ -283,8 +283,10 @@ static void wake_boost_applies_and_decays(void **state)
     KTHREAD *self = KeGetCurrentThread();
     KIRQL old = KiAcquireDispatcherLock();
     KiBoostPriority(self, 3);
+    /* Read before the lock drops: a quantum end may decay it right after. */
+    KPRIORITY boosted = self->Priority;
     KiReleaseDispatcherLock(old);
-    assert_int_equal(KeQueryPriorityThread(self), 11);
+    assert_int_equal(boosted, 11);
     ULONG64 end = arch_interrupt_time() + 2000000; /* up to 200 ms */
     while (KeQueryPriorityThread(self) != 8 && arch_interrupt_time() < end)
         arch_pause();
