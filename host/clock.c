@@ -1,19 +1,25 @@
 /*
  * Host backend: time sources and the per-CPU clock interrupt.
  *
- * Real-time mode: one tick thread owns every CPU's clock. It sleeps until the
- * earliest programmed deadline (CLOCK_MONOTONIC, absolute), then raises the
- * clock interrupt on each CPU that is due: it ORs HOST_PENDING(CLOCK_LEVEL)
- * into that CPU's pending word and wakes the CPU if it is halted in arch_idle
- * (a futex on the same word). This is the part a per-CPU timer signal would
- * play, minus the signal: a handler could do nothing but set that same bit
- * (kernel code must never run asynchronously), so the clock thread sets it
- * itself and wakes the CPU only if it is halted. No host system call made by
- * the kernel can then fail with EINTR, and the sanitizer runtimes never run in
- * signal context. The CPU takes the tick at its next interruptible point.
+ * Real-time mode: one tick thread owns every CPU's programmed clock (periodic
+ * or one-shot). When a CPU's deadline comes it marks the clock interrupt
+ * pending in that CPU's pending word (an atomic OR, the only thing a
+ * handler could safely do) and sends the CPU's own Linux thread the clock
+ * signal (pthread_kill), which interrupts whatever host call that thread is
+ * blocked in; a CPU halted in arch_idle sleeps on the pending word itself
+ * (futex), so the changed word ends the sleep even if the signal came first.
+ * The CPU takes the interrupt at its next interruptible point; kernel code
+ * never runs in the handler, which does nothing.
  *
- * Virtual-time mode: no tick thread; vtime.c fires deadlines as virtual time
- * reaches them.
+ * The bit is set by the tick thread rather than by the handler because
+ * ThreadSanitizer defers user signal handlers until the thread's next
+ * intercepted library call, which a CPU spinning at interruptible points or
+ * halted in a raw futex wait may never make (measured: a CPU that never saw
+ * its ticks under TSan); and setting it in both places would deliver a tick
+ * twice when the CPU takes the first before the signal lands.
+ *
+ * Virtual-time mode: no tick thread and no signals; vtime.c raises due clocks
+ * as virtual time reaches them.
  *
  * Locking: each CPU's clock fields are guarded by its ClockLock (held for a
  * few instructions, never while calling out); the tick thread sleeps on
@@ -26,6 +32,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -72,11 +79,29 @@ void host_futex_wake(ULONG *word)
     syscall(SYS_futex, word, FUTEX_WAKE | FUTEX_PRIVATE_FLAG, 1, NULL, NULL, 0);
 }
 
+/* Marks the clock interrupt pending on a CPU and counts the tick. */
 void host_raise_clock(host_cpu *cpu)
 {
     __atomic_fetch_or(&cpu->Pcr->HalReserved[0], HOST_PENDING(CLOCK_LEVEL), __ATOMIC_ACQ_REL);
     __atomic_fetch_add(&cpu->ClockTicks, 1, __ATOMIC_RELAXED);
-    host_futex_wake(&cpu->Pcr->HalReserved[0]);
+}
+
+/* The tick is already pending when the signal arrives; the signal's only
+ * job is to interrupt a blocking host call, so the handler does nothing. */
+static void clock_signal(int sig)
+{
+    (void)sig;
+}
+
+void host_clock_install_signal(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = clock_signal;
+    /* Host calls the kernel makes (write, futex, mmap) restart or re-check. */
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(HOST_SIG_CLOCK, &sa, NULL);
 }
 
 static void *tick_main(void *arg)
@@ -91,6 +116,8 @@ static void *tick_main(void *arg)
             pthread_mutex_lock(&cpu->ClockLock);
             if (cpu->ClockDeadline && cpu->ClockDeadline <= now) {
                 host_raise_clock(cpu);
+                host_futex_wake(&cpu->Pcr->HalReserved[0]);
+                pthread_kill(cpu->Thread, HOST_SIG_CLOCK);
                 if (cpu->ClockPeriod) {
                     /* Ticks missed while the host was busy coalesce into one,
                      * as a real periodic timer's would behind a masked IRQ. */
@@ -128,6 +155,7 @@ void host_clock_start(void)
 {
     if (host.VirtualTime || tick_started)
         return;
+    host_clock_install_signal();
     if (pthread_create(&tick_thread, NULL, tick_main, NULL) != 0) {
         fprintf(stderr, "ntos host: cannot start the clock thread\n");
         _exit(HOST_EXIT_SETUP);

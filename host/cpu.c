@@ -8,15 +8,16 @@
  * not the kernel thread that happens to run on it:
  *   HalReserved[0]  pending levels, bit L = an interrupt of level L is pending;
  *                   bit 0 = "wake" (arch_wake), never delivered, only ends arch_idle.
- *                   Set atomically by the clock thread and other CPUs, which
- *                   then futex-wake the word (arch_idle sleeps on it).
+ *                   Set atomically by the CPU's clock signal handler and by
+ *                   other CPUs (which then futex-wake the word: arch_idle
+ *                   sleeps on it).
  *   HalReserved[1]  interrupt flag (1 = enabled). Touched only by the owning CPU.
  *   HalReserved[2]  IPI kinds accumulated for the next IPI_LEVEL delivery.
  * KPCR.Irql is the CPU's CR8.
  *
- * Rules: no kernel code runs asynchronously (no signal handlers at all); the
- * raising side only ORs bits into HalReserved[0]. Pending interrupts are taken
- * at interruptible points (IRQL
+ * Rules: kernel code never runs in a signal handler; the raising side (the
+ * clock signal handler, another CPU) only ORs bits into HalReserved[0].
+ * Pending interrupts are taken at interruptible points (IRQL
  * lowered, interrupts re-enabled, idle, pause/stall) by host_deliver, which runs
  * the upcall on the current stack at the interrupt's level. An upcall may
  * switch contexts, so after it returns the code re-reads the KPCR: the

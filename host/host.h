@@ -5,12 +5,12 @@
  * threads are contexts with their own stacks that the backend switches on
  * whichever CPU thread runs them (the backend owns every switch). Interrupts
  * (clock, IPIs, software interrupts) are pending bits in the KPCR that the
- * raising side (the clock thread, another CPU) sets atomically, waking the
- * target if it is halted; they are taken at interruptible points, never
- * asynchronously in the middle of kernel code.
+ * raising side (the CPU's clock signal handler, another CPU) sets atomically,
+ * waking the target if it is halted; they are taken at interruptible points,
+ * never asynchronously in the middle of kernel code.
  *
  * Clock modes
- *  - real time: a clock thread raises each CPU's programmed ticks on time.
+ *  - real time: a tick thread signals each CPU's thread when its tick is due.
  *  - virtual time (deterministic): no clock thread; one CPU runs at a time holding
  *    the run token, every choice (which CPU runs next, when the clock fires)
  *    is made by host_decide(), and time only moves when every CPU is idle or

@@ -4,12 +4,14 @@
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <sys/types.h>
 #include <time.h>
 
 #include "host.h"
 
 #define HOST_PENDING_WAKE 1u
+#define HOST_SIG_CLOCK (SIGRTMIN + 0)
 
 #define HOST_EXIT_BUGCHECK 86 /* process status after an uncaught bug check */
 #define HOST_EXIT_SETUP 87    /* the backend could not set up the machine */
@@ -50,6 +52,7 @@ void host_memory_init(void);
 void host_time_init(void);
 void host_clock_start(void);
 void host_raise_clock(host_cpu *cpu);
+void host_clock_install_signal(void);
 void host_futex_wait(ULONG *word, ULONG expected, const struct timespec *abs_monotonic);
 void host_futex_wake(ULONG *word);
 
