@@ -36,6 +36,8 @@ typedef enum _KOBJECTS {
     ApcObject = 0x12,
     DpcObject = 0x13,
     DeviceQueueObject = 0x14,
+    EventPairObject = 0x15,
+    InterruptObject = 0x16,
     ThreadedDpcObject = 0x1a, /* ntos: DpcObject with the threaded flag; see KeInitializeThreadedDpc */
 } KOBJECTS;
 
@@ -330,6 +332,48 @@ NTKERNELAPI VOID NTAPI KeAcquireInStackQueuedSpinLockForDpc(PKSPIN_LOCK SpinLock
 NTKERNELAPI VOID NTAPI KeReleaseInStackQueuedSpinLockForDpc(PKLOCK_QUEUE_HANDLE LockHandle);
 NTKERNELAPI KIRQL NTAPI KeAcquireSpinLockForDpc(PKSPIN_LOCK SpinLock);
 NTKERNELAPI VOID NTAPI KeReleaseSpinLockForDpc(PKSPIN_LOCK SpinLock, KIRQL OldIrql);
+
+/* ---- interrupt objects -------------------------------------------------------
+ * Drivers get a PKINTERRUPT from IoConnectInterrupt(Ex) and treat it as opaque:
+ * the layout below is ntos's own. The interrupt spin lock is acquired at the
+ * object's SynchronizeIrql, which serialises with its service routine. */
+
+struct _KINTERRUPT;
+typedef BOOLEAN(NTAPI *PKSERVICE_ROUTINE)(struct _KINTERRUPT *Interrupt, PVOID ServiceContext);
+typedef BOOLEAN(NTAPI *PKSYNCHRONIZE_ROUTINE)(PVOID SynchronizeContext);
+typedef enum _KINTERRUPT_MODE { LevelSensitive, Latched } KINTERRUPT_MODE;
+
+typedef struct _KINTERRUPT {
+    CSHORT Type;
+    CSHORT Size;
+    LIST_ENTRY InterruptListEntry;
+    PKSERVICE_ROUTINE ServiceRoutine;
+    PVOID ServiceContext;
+    KSPIN_LOCK SpinLock;
+    PKSPIN_LOCK ActualLock;
+    ULONG Vector;
+    KIRQL Irql;
+    KIRQL SynchronizeIrql;
+    BOOLEAN FloatingSave;
+    BOOLEAN Connected;
+    CCHAR Number;
+    BOOLEAN ShareVector;
+    KINTERRUPT_MODE Mode;
+    ULONG ServiceCount;
+} KINTERRUPT, *PKINTERRUPT;
+
+NTKERNELAPI VOID NTAPI KeInitializeInterrupt(PKINTERRUPT Interrupt, PKSERVICE_ROUTINE ServiceRoutine,
+                                             PVOID ServiceContext, PKSPIN_LOCK SpinLock, ULONG Vector,
+                                             KIRQL Irql, KIRQL SynchronizeIrql, KINTERRUPT_MODE InterruptMode,
+                                             BOOLEAN ShareVector, CCHAR ProcessorNumber, BOOLEAN FloatingSave);
+NTKERNELAPI KIRQL NTAPI KeAcquireInterruptSpinLock(PKINTERRUPT Interrupt);
+NTKERNELAPI VOID NTAPI KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL OldIrql);
+NTKERNELAPI BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
+                                                 PVOID SynchronizeContext);
+/* Runs the service routine as the interrupt would: at the object's
+ * SynchronizeIrql holding its lock. Used by the I/O manager's dispatch and by
+ * tests until device interrupts are routed. */
+BOOLEAN KiInvokeInterruptServiceRoutine(PKINTERRUPT Interrupt);
 
 /* ---- dispatcher objects ------------------------------------------------------ */
 
