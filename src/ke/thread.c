@@ -17,6 +17,7 @@
  */
 #include "ki.h"
 #include <ntos/kuser.h>
+#include <ntos/mm.h>
 
 VOID KiSetPriority(PKTHREAD Thread, LONG Priority);
 VOID KiClockTickThread(PKPRCB Prcb);
@@ -367,6 +368,7 @@ void KiProcessorStartup(ULONG Number)
     if (Number == 0) {
         KiInitializeUserSharedData();
         KiInitializeTimers();
+        MmInitSystem();
         KeInitializeProcess(&KiSystemProcess, 8, KiActiveProcessorMask());
         KiInitializeThreadObject(&KiInitialThread, &KiSystemProcess, 8);
         arch_context_init_current(&KiInitialThread.Context);
