@@ -8,5 +8,6 @@
 #include <ntos/ke.h>
 #include <ntos/ex_sync.h>
 #include <ntos/ex_lists.h>
+#include <ntos/ex_pool.h>
 
 #endif /* NTOS_EX_H */

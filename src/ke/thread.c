@@ -18,6 +18,7 @@
 #include "ki.h"
 #include <ntos/kuser.h>
 #include <ntos/mm.h>
+#include <ntos/ex_pool.h>
 
 VOID KiSetPriority(PKTHREAD Thread, LONG Priority);
 VOID KiClockTickThread(PKPRCB Prcb);
@@ -369,6 +370,8 @@ void KiProcessorStartup(ULONG Number)
         KiInitializeUserSharedData();
         KiInitializeTimers();
         MmInitSystem();
+        /* From here on Rtl allocations (and everything else) use the pool. */
+        ExInitializePool();
         KeInitializeProcess(&KiSystemProcess, 8, KiActiveProcessorMask());
         KiInitializeThreadObject(&KiInitialThread, &KiSystemProcess, 8);
         arch_context_init_current(&KiInitialThread.Context);

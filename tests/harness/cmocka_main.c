@@ -10,14 +10,11 @@
 extern const ntos_test_group __start_ntos_test_groups[];
 extern const ntos_test_group __stop_ntos_test_groups[];
 
-void ntos_test_host_pool_boot(void);
-
 int main(void)
 {
     NTOS_HOST_CONFIG config;
     host_config_from_environment(&config);
     host_boot(&config);
-    ntos_test_host_pool_boot();
     int failed = 0;
     for (const ntos_test_group *g = __start_ntos_test_groups; g < __stop_ntos_test_groups; g++)
         failed += _cmocka_run_group_tests(g->name, g->tests, g->count, g->setup, g->teardown);

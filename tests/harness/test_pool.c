@@ -1,14 +1,11 @@
 /*
  * Pool hooks for tests.
  *
- * ntos_test_host_pool_boot installs the hosted kernel's boot allocator (the C
- * library's, so ASan checks every Rtl allocation) until the executive pool
- * replaces it. ntos_test_pool_install wraps whatever allocator is installed
- * with a counter and a failure injector, so tests can assert that an operation
- * leaked nothing and that an allocation failure is reported, not crashed on.
+ * ntos_test_pool_install wraps whatever allocator is installed behind the Rtl
+ * pool hook (the executive pool, which boot installs) with a counter and a
+ * failure injector, so tests can assert that an operation leaked nothing and
+ * that an allocation failure is reported, not crashed on.
  */
-#include <stdlib.h>
-
 #include "ntos_test.h"
 #include <ntos/rtl.h>
 
@@ -16,23 +13,6 @@ static PRTLP_POOL_ALLOCATE inner_allocate;
 static PRTLP_POOL_FREE inner_free;
 static LONG outstanding;
 static LONG fail_countdown = -1;
-
-static PVOID NTAPI host_allocate(SIZE_T n, ULONG tag)
-{
-    (void)tag;
-    return malloc(n ? n : 1);
-}
-
-static VOID NTAPI host_free(PVOID p, ULONG tag)
-{
-    (void)tag;
-    free(p);
-}
-
-void ntos_test_host_pool_boot(void)
-{
-    RtlpSetPoolHooks(host_allocate, host_free);
-}
 
 static PVOID NTAPI counting_allocate(SIZE_T n, ULONG tag)
 {

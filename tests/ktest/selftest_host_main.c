@@ -13,8 +13,6 @@
 #include <host.h>
 #include <ntos/ktest.h>
 
-void ntos_test_host_pool_boot(void);
-
 int main(int argc, char **argv)
 {
     const char *filter = NULL;
@@ -28,7 +26,6 @@ int main(int argc, char **argv)
     NTOS_HOST_CONFIG config;
     host_config_from_environment(&config);
     host_boot(&config);
-    ntos_test_host_pool_boot();
     ULONG failed = ktest_run_all(filter, repeat);
     arch_system_exit(failed ? 1 : 0);
 }
