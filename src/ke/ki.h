@@ -94,7 +94,6 @@ LONG_PTR KiSwapThread(PKTHREAD Current);
 VOID KiQuantumEnd(void);
 VOID KiDispatchInterrupt(void);
 VOID KiInitializeScheduler(ULONG Number);
-PKTHREAD KiSelectReadyThread(ULONG Number, KAFFINITY Affinity);
 VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment);
 BOOLEAN KiAnyReadyThread(void);
 

@@ -190,12 +190,6 @@ static PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority)
     return best;
 }
 
-PKTHREAD KiSelectReadyThread(ULONG Number, KAFFINITY Affinity)
-{
-    (void)Affinity;
-    return KiSelectThread(Number, 0);
-}
-
 /* Runs on the resumed thread right after arch_context_switch returns. */
 static void KiAfterSwitch(PKTHREAD Thread)
 {
@@ -236,10 +230,6 @@ LONG_PTR KiSwapThread(PKTHREAD Current)
     KiAfterSwitch(Current);
     return Current->WaitStatus;
 }
-
-/* A thread made ready by the chooser in KiReadyThread runs first if it is a
- * better choice than the current one; used by paths that ready a thread and
- * then keep running (KeSetEvent and friends do not switch by themselves). */
 
 VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment)
 {
@@ -314,7 +304,8 @@ VOID KiDispatchInterrupt(void)
     if (!p->QuantumEnd && __atomic_load_n(&prcb->NextThread, __ATOMIC_RELAXED) == NULL && !p->IdleSchedule)
         return;
     KIRQL old = KiAcquireDispatcherLock();
-    /* The lock may have been taken after a migration-free wait; re-read. */
+    /* At DISPATCH_LEVEL this thread cannot migrate, but read the block again
+     * under the lock so every decision below uses one consistent view. */
     prcb = KeGetCurrentPrcb();
     p = KiProcessor(prcb);
     PKTHREAD current = prcb->CurrentThread;
