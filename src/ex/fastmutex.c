@@ -30,6 +30,7 @@
  *    themselves, which cannot give a false match.
  */
 #include <ntos/ex_sync.h>
+#include "mutex_core.h"
 
 #define FM_INCREMENT 1 /* priority boost for the thread the mutex is handed to */
 
@@ -54,14 +55,14 @@ static void ExpCheckUnsafeContext(PFAST_MUTEX FastMutex, PVOID Routine)
                      (ULONG_PTR)FastMutex, 0, (ULONG_PTR)Routine);
 }
 
-static void ExpCheckNotOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
+VOID ExpMutexCheckNotOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
 {
     if (ExpFastMutexOwner(FastMutex) == Thread)
         KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, EX_VERIFIER_SELF_DEADLOCK, (ULONG_PTR)FastMutex,
                      (ULONG_PTR)Thread, 0);
 }
 
-static void ExpCheckOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
+VOID ExpMutexCheckOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
 {
     PKTHREAD owner = ExpFastMutexOwner(FastMutex);
     if (owner == Thread)
@@ -73,16 +74,16 @@ static void ExpCheckOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
                  (ULONG_PTR)owner, (ULONG_PTR)Thread);
 }
 
-static void ExpAcquireFastMutexCore(PFAST_MUTEX FastMutex, PKTHREAD Thread)
+VOID ExpMutexAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread, KWAIT_REASON Reason)
 {
     if (__atomic_sub_fetch(&FastMutex->Count, 1, __ATOMIC_ACQ_REL) != 0) {
         __atomic_fetch_add(&FastMutex->Contention, 1, __ATOMIC_RELAXED);
-        KeWaitForSingleObject(&FastMutex->Event, WrFastMutex, KernelMode, FALSE, NULL);
+        KeWaitForSingleObject(&FastMutex->Event, Reason, KernelMode, FALSE, NULL);
     }
     __atomic_store_n(&FastMutex->Owner, Thread, __ATOMIC_RELAXED);
 }
 
-static BOOLEAN ExpTryFastMutexCore(PFAST_MUTEX FastMutex, PKTHREAD Thread)
+BOOLEAN ExpMutexTryAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread)
 {
     LONG expected = 1;
     if (!__atomic_compare_exchange_n(&FastMutex->Count, &expected, 0, FALSE, __ATOMIC_ACQ_REL,
@@ -92,7 +93,7 @@ static BOOLEAN ExpTryFastMutexCore(PFAST_MUTEX FastMutex, PKTHREAD Thread)
     return TRUE;
 }
 
-static void ExpReleaseFastMutexCore(PFAST_MUTEX FastMutex)
+VOID ExpMutexRelease(PFAST_MUTEX FastMutex)
 {
     __atomic_store_n(&FastMutex->Owner, NULL, __ATOMIC_RELAXED);
     if (__atomic_add_fetch(&FastMutex->Count, 1, __ATOMIC_ACQ_REL) != 1)
@@ -112,9 +113,9 @@ VOID NTAPI ExAcquireFastMutex(PFAST_MUTEX FastMutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpCheckIrqlAtMost(FastMutex, APC_LEVEL, (PVOID)ExAcquireFastMutex);
-    ExpCheckNotOwner(FastMutex, self);
+    ExpMutexCheckNotOwner(FastMutex, self);
     KIRQL old = KfRaiseIrql(APC_LEVEL);
-    ExpAcquireFastMutexCore(FastMutex, self);
+    ExpMutexAcquire(FastMutex, self, WrFastMutex);
     FastMutex->OldIrql = old;
 }
 
@@ -123,7 +124,7 @@ BOOLEAN NTAPI ExTryToAcquireFastMutex(PFAST_MUTEX FastMutex)
     PKTHREAD self = KeGetCurrentThread();
     ExpCheckIrqlAtMost(FastMutex, APC_LEVEL, (PVOID)ExTryToAcquireFastMutex);
     KIRQL old = KfRaiseIrql(APC_LEVEL);
-    if (!ExpTryFastMutexCore(FastMutex, self)) {
+    if (!ExpMutexTryAcquire(FastMutex, self)) {
         KeLowerIrql(old);
         return FALSE;
     }
@@ -140,10 +141,10 @@ VOID NTAPI ExReleaseFastMutex(PFAST_MUTEX FastMutex)
     if (irql < APC_LEVEL)
         KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, (ULONG_PTR)FastMutex, irql, APC_LEVEL,
                      (ULONG_PTR)ExReleaseFastMutex);
-    ExpCheckOwner(FastMutex, self);
+    ExpMutexCheckOwner(FastMutex, self);
     /* Read before the release: the next owner overwrites it. */
     KIRQL old = (KIRQL)FastMutex->OldIrql;
-    ExpReleaseFastMutexCore(FastMutex);
+    ExpMutexRelease(FastMutex);
     KeLowerIrql(old);
 }
 
@@ -151,14 +152,14 @@ VOID NTAPI ExAcquireFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpCheckUnsafeContext(FastMutex, (PVOID)ExAcquireFastMutexUnsafe);
-    ExpCheckNotOwner(FastMutex, self);
-    ExpAcquireFastMutexCore(FastMutex, self);
+    ExpMutexCheckNotOwner(FastMutex, self);
+    ExpMutexAcquire(FastMutex, self, WrFastMutex);
 }
 
 VOID NTAPI ExReleaseFastMutexUnsafe(PFAST_MUTEX FastMutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpCheckUnsafeContext(FastMutex, (PVOID)ExReleaseFastMutexUnsafe);
-    ExpCheckOwner(FastMutex, self);
-    ExpReleaseFastMutexCore(FastMutex);
+    ExpMutexCheckOwner(FastMutex, self);
+    ExpMutexRelease(FastMutex);
 }

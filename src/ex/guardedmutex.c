@@ -25,13 +25,12 @@
  *    tracks the region in the thread, where KeAreAllApcsDisabled looks.
  */
 #include <ntos/ex_sync.h>
+#include "mutex_core.h"
 
-#define GM_INCREMENT 1
-
-static PKTHREAD ExpGuardedOwner(PKGUARDED_MUTEX Mutex)
-{
-    return __atomic_load_n(&Mutex->Owner, __ATOMIC_RELAXED);
-}
+_Static_assert(offsetof(KGUARDED_MUTEX, Count) == offsetof(FAST_MUTEX, Count), "shared mutex core");
+_Static_assert(offsetof(KGUARDED_MUTEX, Owner) == offsetof(FAST_MUTEX, Owner), "shared mutex core");
+_Static_assert(offsetof(KGUARDED_MUTEX, Contention) == offsetof(FAST_MUTEX, Contention), "shared mutex core");
+_Static_assert(offsetof(KGUARDED_MUTEX, Gate) == offsetof(FAST_MUTEX, Event), "shared mutex core");
 
 static void ExpGuardedCheckIrql(PKGUARDED_MUTEX Mutex, PVOID Routine)
 {
@@ -48,39 +47,10 @@ static void ExpGuardedCheckUnsafe(PKGUARDED_MUTEX Mutex, PVOID Routine)
                      0, (ULONG_PTR)Routine);
 }
 
-static void ExpGuardedCheckNotOwner(PKGUARDED_MUTEX Mutex, PKTHREAD Thread)
+/* The guarded mutex runs the fast mutex's state machine on the same fields. */
+static PFAST_MUTEX ExpAsFastMutex(PKGUARDED_MUTEX Mutex)
 {
-    if (ExpGuardedOwner(Mutex) == Thread)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, EX_VERIFIER_SELF_DEADLOCK, (ULONG_PTR)Mutex,
-                     (ULONG_PTR)Thread, 0);
-}
-
-static void ExpGuardedCheckOwner(PKGUARDED_MUTEX Mutex, PKTHREAD Thread)
-{
-    PKTHREAD owner = ExpGuardedOwner(Mutex);
-    if (owner == Thread)
-        return;
-    if (owner == NULL)
-        KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, EX_VERIFIER_UNACQUIRED_RELEASE, (ULONG_PTR)Mutex,
-                     (ULONG_PTR)Thread, 0);
-    KeBugCheckEx(DRIVER_VERIFIER_DETECTED_VIOLATION, EX_VERIFIER_UNEXPECTED_THREAD, (ULONG_PTR)Mutex,
-                 (ULONG_PTR)owner, (ULONG_PTR)Thread);
-}
-
-static void ExpGuardedAcquire(PKGUARDED_MUTEX Mutex, PKTHREAD Thread)
-{
-    if (__atomic_sub_fetch(&Mutex->Count, 1, __ATOMIC_ACQ_REL) != 0) {
-        __atomic_fetch_add(&Mutex->Contention, 1, __ATOMIC_RELAXED);
-        KeWaitForSingleObject(&Mutex->Gate, WrGuardedMutex, KernelMode, FALSE, NULL);
-    }
-    __atomic_store_n(&Mutex->Owner, Thread, __ATOMIC_RELAXED);
-}
-
-static void ExpGuardedRelease(PKGUARDED_MUTEX Mutex)
-{
-    __atomic_store_n(&Mutex->Owner, NULL, __ATOMIC_RELAXED);
-    if (__atomic_add_fetch(&Mutex->Count, 1, __ATOMIC_ACQ_REL) != 1)
-        KeSetEvent(&Mutex->Gate, GM_INCREMENT, FALSE);
+    return (PFAST_MUTEX)Mutex;
 }
 
 VOID NTAPI KeInitializeGuardedMutex(PKGUARDED_MUTEX Mutex)
@@ -96,9 +66,9 @@ VOID NTAPI KeAcquireGuardedMutex(PKGUARDED_MUTEX Mutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpGuardedCheckIrql(Mutex, (PVOID)KeAcquireGuardedMutex);
-    ExpGuardedCheckNotOwner(Mutex, self);
+    ExpMutexCheckNotOwner(ExpAsFastMutex(Mutex), self);
     KeEnterGuardedRegion();
-    ExpGuardedAcquire(Mutex, self);
+    ExpMutexAcquire(ExpAsFastMutex(Mutex), self, WrGuardedMutex);
 }
 
 BOOLEAN NTAPI KeTryToAcquireGuardedMutex(PKGUARDED_MUTEX Mutex)
@@ -106,12 +76,10 @@ BOOLEAN NTAPI KeTryToAcquireGuardedMutex(PKGUARDED_MUTEX Mutex)
     PKTHREAD self = KeGetCurrentThread();
     ExpGuardedCheckIrql(Mutex, (PVOID)KeTryToAcquireGuardedMutex);
     KeEnterGuardedRegion();
-    LONG expected = 1;
-    if (!__atomic_compare_exchange_n(&Mutex->Count, &expected, 0, FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED)) {
+    if (!ExpMutexTryAcquire(ExpAsFastMutex(Mutex), self)) {
         KeLeaveGuardedRegion();
         return FALSE;
     }
-    __atomic_store_n(&Mutex->Owner, self, __ATOMIC_RELAXED);
     return TRUE;
 }
 
@@ -119,8 +87,8 @@ VOID NTAPI KeReleaseGuardedMutex(PKGUARDED_MUTEX Mutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpGuardedCheckIrql(Mutex, (PVOID)KeReleaseGuardedMutex);
-    ExpGuardedCheckOwner(Mutex, self);
-    ExpGuardedRelease(Mutex);
+    ExpMutexCheckOwner(ExpAsFastMutex(Mutex), self);
+    ExpMutexRelease(ExpAsFastMutex(Mutex));
     KeLeaveGuardedRegion();
 }
 
@@ -128,14 +96,14 @@ VOID NTAPI KeAcquireGuardedMutexUnsafe(PKGUARDED_MUTEX FastMutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpGuardedCheckUnsafe(FastMutex, (PVOID)KeAcquireGuardedMutexUnsafe);
-    ExpGuardedCheckNotOwner(FastMutex, self);
-    ExpGuardedAcquire(FastMutex, self);
+    ExpMutexCheckNotOwner(ExpAsFastMutex(FastMutex), self);
+    ExpMutexAcquire(ExpAsFastMutex(FastMutex), self, WrGuardedMutex);
 }
 
 VOID NTAPI KeReleaseGuardedMutexUnsafe(PKGUARDED_MUTEX FastMutex)
 {
     PKTHREAD self = KeGetCurrentThread();
     ExpGuardedCheckUnsafe(FastMutex, (PVOID)KeReleaseGuardedMutexUnsafe);
-    ExpGuardedCheckOwner(FastMutex, self);
-    ExpGuardedRelease(FastMutex);
+    ExpMutexCheckOwner(ExpAsFastMutex(FastMutex), self);
+    ExpMutexRelease(ExpAsFastMutex(FastMutex));
 }
