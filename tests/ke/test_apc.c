@@ -198,7 +198,7 @@ static void kernel_apc_to_waiting_thread_runs_and_wait_resumes(void **state)
         kt_sleep_ms(1);
     KeInitializeApc(&apc, &t, OriginalApcEnvironment, kernel_routine, NULL, normal_routine, KernelMode, NULL);
     assert_true(KeInsertQueueApc(&apc, (PVOID)9, NULL, 0));
-    for (int i = 0; i < 5000 && logbook.Normal == 0; i++)
+    for (int i = 0; i < 5000 && __atomic_load_n(&logbook.Normal, __ATOMIC_ACQUIRE) == 0; i++)
         kt_sleep_ms(1);
     assert_int_equal(logbook.Kernel, 1);
     assert_int_equal(logbook.Normal, 1);
