@@ -447,4 +447,5 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
     PKPCR pcr = KeGetPcr();
     PCR_IFLAG(pcr) = 1;
     arch_set_irql(PASSIVE_LEVEL);
+    KiSystemStartupPhase1();
 }

@@ -257,4 +257,10 @@ void KiIpiInterrupt(ULONG Kinds);
  * never returns (it becomes the processor's idle loop). */
 void KiProcessorStartup(ULONG Number);
 
+/* Called by the backend on the boot processor once every processor has
+ * reported ready, at PASSIVE_LEVEL with interrupts enabled, before anything
+ * else runs: initialises the executive (object manager, security, processes,
+ * executive objects). Bug-checks PHASE1_INITIALIZATION_FAILED on failure. */
+void KiSystemStartupPhase1(void);
+
 #endif /* NTOS_ARCH_H */

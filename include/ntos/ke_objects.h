@@ -294,6 +294,8 @@ typedef struct _KTHREAD {
     BOOLEAN TimerWaitLinked;          /* (D) WaitBlock[THREAD_WAIT_OBJECTS] is in a timer's list */
     BOOLEAN KernelApcInProgress;      /* (T) */
     NTSTATUS TimeoutWaitStatus;       /* (D) what the timeout timer ends the wait with */
+    BOOLEAN ExecutiveThread;          /* the thread is the Tcb of an ETHREAD (Ps) */
+    KPROCESSOR_MODE PreviousMode;     /* (T) mode of the caller of the current system service */
     PVOID KernelPrivate[8];           /* spare for Ke bookkeeping */
 } KTHREAD;
 
@@ -434,7 +436,10 @@ DECLSPEC_NORETURN VOID KeTerminateThread(NTSTATUS ExitStatus);
  * if the thread is still alive. Safe as soon as the thread object is signaled. */
 NTSTATUS KeDeleteThread(PKTHREAD Thread);
 VOID KeInitializeProcess(struct _KPROCESS *Process, KPRIORITY BasePriority, KAFFINITY Affinity);
-extern KPROCESS KiSystemProcess;
+/* The System process's KPROCESS is the Pcb of its EPROCESS (static storage in
+ * Ps), so every thread's process is an EPROCESS from the first instruction. */
+extern KPROCESS *const KiSystemProcessPointer;
+#define KiSystemProcess (*KiSystemProcessPointer)
 
 /* ---- DPCs ------------------------------------------------------------------------ */
 

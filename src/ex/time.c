@@ -36,9 +36,9 @@
  *  generator: UUIDs must be unique, not secret.
  *
  * Previous mode
- *  ExGetPreviousMode returns KernelMode: every thread today is a system
- *  thread and there is no system service path. When the syscall dispatcher
- *  lands it records the caller's mode in the thread and this reads it.
+ *  ExGetPreviousMode reads KTHREAD.PreviousMode: KernelMode for every
+ *  system thread; the system service dispatcher (and tests that act as a
+ *  user-mode caller) set it for the duration of a service.
  *
  * Locking and IRQL rules
  *  - The conversions touch only their arguments: any IRQL.
@@ -248,5 +248,5 @@ NTSTATUS NTAPI ExUuidCreate(PUUID Uuid)
 
 KPROCESSOR_MODE NTAPI ExGetPreviousMode(void)
 {
-    return KernelMode;
+    return KeGetCurrentThread()->PreviousMode;
 }

@@ -24,7 +24,6 @@ VOID KiSetPriority(PKTHREAD Thread, LONG Priority);
 VOID KiClockTickThread(PKPRCB Prcb);
 ULONG KiDefaultQuantum(void);
 
-KPROCESS KiSystemProcess;
 static KTHREAD KiInitialThread;
 static KTHREAD KiIdleThreads[ARCH_MAX_CPUS];
 

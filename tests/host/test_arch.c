@@ -53,6 +53,11 @@ static volatile int order_len;
 static tthread *volatile add_request[ARCH_MAX_CPUS];
 static volatile int drop_request[ARCH_MAX_CPUS];
 
+/* This mini kernel has no executive to initialise. */
+void KiSystemStartupPhase1(void)
+{
+}
+
 void KiProcessorStartup(ULONG Number)
 {
     boot_thread[Number].Cpu = Number;

@@ -1,0 +1,33 @@
+/*
+ * Phase 1 of system initialisation: what runs on the boot thread once every
+ * processor is up and the scheduler, clock and pool work. Order matters:
+ * the object manager first (it creates the namespace and the kernel handle
+ * table, then the security types and the SYSTEM token), then processes and
+ * threads (the System process becomes an object with that token), then the
+ * executive object types.
+ *
+ * PASSIVE_LEVEL, boot processor, nothing else running yet.
+ */
+#include "ki.h"
+#include <ntos/ob.h>
+#include <ntos/ps.h>
+#include <ntos/arch.h>
+
+NTSTATUS ExInitSystemObjects(void);
+VOID ExpInitializeWorkers(void);
+
+void KiSystemStartupPhase1(void)
+{
+    /* Worker threads first: deferred object deletion queues to them, possibly
+     * from DISPATCH_LEVEL where they could not be created on demand. */
+    ExpInitializeWorkers();
+    NTSTATUS status = ObInitSystem();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 1, 0, 0);
+    status = PsInitSystem();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 2, 0, 0);
+    status = ExInitSystemObjects();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 3, 0, 0);
+}
