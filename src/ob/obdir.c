@@ -219,7 +219,9 @@ NTSTATUS NTAPI ZwQuerySymbolicLinkObject(HANDLE LinkHandle, PUNICODE_STRING Link
     ULONG needed = (ULONG)len + sizeof(WCHAR);
     if (ReturnedLength != NULL)
         *ReturnedLength = needed;
-    if (LinkTarget->MaximumLength < len || (len != 0 && LinkTarget->Buffer == NULL)) {
+    if (LinkTarget->MaximumLength != 0 && LinkTarget->Buffer == NULL) {
+        status = STATUS_ACCESS_VIOLATION; /* a claimed buffer that is not there */
+    } else if (LinkTarget->MaximumLength < len) {
         status = STATUS_BUFFER_TOO_SMALL;
     } else {
         RtlCopyMemory(LinkTarget->Buffer, link->LinkTarget.Buffer, len);

@@ -368,6 +368,16 @@ NTSTATUS NTAPI ObReferenceObjectByHandle(HANDLE Handle, ACCESS_MASK DesiredAcces
 static NTSTATUS ObpReferenceHandleEntry(PEPROCESS Process, HANDLE Handle, KPROCESSOR_MODE AccessMode, PVOID *Object,
                                         ACCESS_MASK *Granted, ULONG *Attributes)
 {
+    if ((Handle == OBP_CURRENT_PROCESS || Handle == OBP_CURRENT_THREAD) && Process == PsGetCurrentProcess()) {
+        /* The pseudo-handles stand for the caller's own process and thread. */
+        OBJECT_HANDLE_INFORMATION info;
+        NTSTATUS status = ObReferenceObjectByHandle(Handle, 0, NULL, AccessMode, Object, &info);
+        if (NT_SUCCESS(status)) {
+            *Granted = info.GrantedAccess;
+            *Attributes = info.HandleAttributes;
+        }
+        return status;
+    }
     PHANDLE_TABLE table = ObpTableForHandle(&Handle, AccessMode, Process);
     if (table == NULL)
         return STATUS_INVALID_HANDLE;

@@ -224,6 +224,12 @@ NTSTATUS NTAPI ObQueryNameString(PVOID Object, POBJECT_NAME_INFORMATION ObjectNa
     }
     ObpLockShared(&ObpNamespaceLock);
     ULONG nameLen = ObpFullNameLength(Object);
+    if (nameLen > UNICODE_STRING_MAX_BYTES - sizeof(WCHAR)) {
+        /* Nested names can outgrow what one UNICODE_STRING can describe. */
+        ObpUnlockShared(&ObpNamespaceLock);
+        *ReturnLength = 0;
+        return STATUS_NAME_TOO_LONG;
+    }
     ULONG needed = sizeof(OBJECT_NAME_INFORMATION) + nameLen + (nameLen ? sizeof(WCHAR) : 0);
     *ReturnLength = needed;
     if (Length < needed || ObjectNameInfo == NULL) {

@@ -155,10 +155,8 @@ NTSTATUS NTAPI ObReferenceObjectByPointer(PVOID Object, ACCESS_MASK DesiredAcces
 {
     (void)DesiredAccess;
     POBJECT_HEADER h = ObpCheckedHeader(Object);
-    /* A symbolic link may stand for the object a user-mode caller asked for
-     * by name; a kernel caller that names the type gets exactly that type. */
-    if (ObjectType != NULL && ObpHeaderType(h) != ObjectType &&
-        !(AccessMode == UserMode && ObpHeaderType(h) == ObSymbolicLinkObjectType))
+    (void)AccessMode;
+    if (ObjectType != NULL && ObpHeaderType(h) != ObjectType)
         return STATUS_OBJECT_TYPE_MISMATCH;
     ObfReferenceObject(Object);
     return STATUS_SUCCESS;

@@ -341,7 +341,46 @@ static void lookups_race_closes(void **state)
     assert_int_equal(obt_delete_count(), before + round + 1);
 }
 
+/* Found by fuzz_ob: the pseudo-handles are valid sources for duplicate and query. */
+static void pseudo_handles_duplicate_and_query(void **state)
+{
+    (void)state;
+    HANDLE h;
+    assert_int_equal(ZwDuplicateObject(NtCurrentProcess(), NtCurrentProcess(), NtCurrentProcess(), &h, 0, 0,
+                                       DUPLICATE_SAME_ACCESS),
+                     STATUS_SUCCESS);
+    PVOID p;
+    assert_int_equal(ObReferenceObjectByHandle(h, PROCESS_DUP_HANDLE, PsProcessType, UserMode, &p, NULL),
+                     STATUS_SUCCESS);
+    assert_ptr_equal(p, PsGetCurrentProcess());
+    ObDereferenceObject(p);
+    PUBLIC_OBJECT_BASIC_INFORMATION b;
+    ULONG ret;
+    assert_int_equal(ZwQueryObject(NtCurrentProcess(), ObjectBasicInformation, &b, sizeof(b), &ret), STATUS_SUCCESS);
+    assert_int_equal(b.GrantedAccess, PROCESS_ALL_ACCESS);
+    assert_int_equal(ZwClose(h), STATUS_SUCCESS);
+}
+
+/* Found by fuzz_ob: a link is never handed out as another type, whatever the mode. */
+static void reference_by_pointer_checks_links_too(void **state)
+{
+    (void)state;
+    PVOID link;
+    UNICODE_STRING us;
+    RtlInitUnicodeString(&us, L"\\??");
+    assert_int_equal(ObReferenceObjectByName(&us, OBJ_OPENLINK, NULL, 0, ObSymbolicLinkObjectType, KernelMode, NULL,
+                                             &link),
+                     STATUS_SUCCESS);
+    assert_int_equal(ObReferenceObjectByPointer(link, 0, ObDirectoryObjectType, UserMode), STATUS_OBJECT_TYPE_MISMATCH);
+    HANDLE h;
+    assert_int_equal(ObOpenObjectByPointer(link, 0, NULL, 0, ObDirectoryObjectType, UserMode, &h),
+                     STATUS_OBJECT_TYPE_MISMATCH);
+    ObDereferenceObject(link);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(pseudo_handles_duplicate_and_query),
+    cmocka_unit_test(reference_by_pointer_checks_links_too),
     cmocka_unit_test(reference_by_handle_errors),
     cmocka_unit_test(user_mode_access_is_checked_against_the_handle),
     cmocka_unit_test(kernel_handles),

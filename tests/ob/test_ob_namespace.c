@@ -351,7 +351,56 @@ static void query_directory(void **state)
     assert_int_equal(ZwClose(d), STATUS_SUCCESS);
 }
 
+/* Found by fuzz_ob: an empty target queried into a claimed-but-missing buffer. */
+static void query_empty_link_into_missing_buffer(void **state)
+{
+    (void)state;
+    HANDLE l;
+    assert_int_equal(create_link(L"\\BaseNamedObjects\\ObNsEmptyLink", L"", 0, &l), STATUS_SUCCESS);
+    UNICODE_STRING out = {0, 2, NULL};
+    ULONG needed;
+    assert_int_equal(ZwQuerySymbolicLinkObject(l, &out, &needed), STATUS_ACCESS_VIOLATION);
+    WCHAR one[1] = {0x55};
+    out = (UNICODE_STRING){7, sizeof(one), one};
+    assert_int_equal(ZwQuerySymbolicLinkObject(l, &out, &needed), STATUS_SUCCESS);
+    assert_int_equal(out.Length, 0);
+    assert_int_equal(one[0], 0);
+    assert_int_equal(ZwClose(l), STATUS_SUCCESS);
+}
+
+/* Found by fuzz_ob: a full name longer than a UNICODE_STRING can hold. */
+static void overlong_full_name_is_refused(void **state)
+{
+    (void)state;
+    static WCHAR name[30001];
+    for (int i = 0; i < 30000; i++)
+        name[i] = L'a';
+    name[30000] = 0;
+    HANDLE d1, d2;
+    UNICODE_STRING us;
+    OBJECT_ATTRIBUTES oa;
+    HANDLE bno;
+    assert_int_equal(open_dir(L"\\BaseNamedObjects", 0, NULL, &bno), STATUS_SUCCESS);
+    assert_int_equal(ZwCreateDirectoryObject(&d1, DIRECTORY_ALL_ACCESS, obt_oa(&oa, &us, name, 0, bno)),
+                     STATUS_SUCCESS);
+    for (int i = 0; i < 30000; i++)
+        name[i] = L'b';
+    assert_int_equal(ZwCreateDirectoryObject(&d2, DIRECTORY_ALL_ACCESS, obt_oa(&oa, &us, name, 0, d1)),
+                     STATUS_SUCCESS);
+    PVOID o;
+    assert_int_equal(ObReferenceObjectByHandle(d2, 0, NULL, KernelMode, &o, NULL), STATUS_SUCCESS);
+    static UCHAR buf[130000];
+    ULONG ret;
+    assert_int_equal(ObQueryNameString(o, (POBJECT_NAME_INFORMATION)buf, sizeof(buf), &ret), STATUS_NAME_TOO_LONG);
+    ObDereferenceObject(o);
+    assert_int_equal(ZwClose(d2), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(d1), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(bno), STATUS_SUCCESS);
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(query_empty_link_into_missing_buffer),
+    cmocka_unit_test(overlong_full_name_is_refused),
     cmocka_unit_test(boot_namespace_exists),
     cmocka_unit_test(name_syntax_errors),
     cmocka_unit_test(collision_openif_and_temporary_names),
