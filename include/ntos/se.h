@@ -127,6 +127,8 @@ typedef struct _SID {
 } SID, *PISID;
 typedef PVOID PSID;
 NTOS_ASSERT_OFFSET(SID, SubAuthority, 8);
+NTOS_ASSERT_SIZE(SID, 12);
+NTOS_ASSERT_SIZE(SID_IDENTIFIER_AUTHORITY, 6);
 
 typedef struct _SID_AND_ATTRIBUTES {
     PSID Sid;
@@ -274,6 +276,8 @@ typedef struct _ACL_SIZE_INFORMATION {
     ULONG AclBytesInUse;
     ULONG AclBytesFree;
 } ACL_SIZE_INFORMATION;
+NTOS_ASSERT_SIZE(ACL_REVISION_INFORMATION, 4);
+NTOS_ASSERT_SIZE(ACL_SIZE_INFORMATION, 12);
 
 /* ---- security descriptors ------------------------------------------------------------ */
 
@@ -323,6 +327,8 @@ typedef struct _SECURITY_DESCRIPTOR_RELATIVE {
     ULONG Dacl;
 } SECURITY_DESCRIPTOR_RELATIVE, *PISECURITY_DESCRIPTOR_RELATIVE;
 NTOS_ASSERT_SIZE(SECURITY_DESCRIPTOR_RELATIVE, 0x14);
+NTOS_ASSERT_OFFSET(SECURITY_DESCRIPTOR_RELATIVE, Owner, 0x04);
+NTOS_ASSERT_OFFSET(SECURITY_DESCRIPTOR_RELATIVE, Dacl, 0x10);
 
 typedef PVOID PSECURITY_DESCRIPTOR;
 #define SECURITY_DESCRIPTOR_MIN_LENGTH (sizeof(SECURITY_DESCRIPTOR))
@@ -370,6 +376,7 @@ typedef struct _SECURITY_QUALITY_OF_SERVICE {
     SECURITY_CONTEXT_TRACKING_MODE ContextTrackingMode;
     BOOLEAN EffectiveOnly;
 } SECURITY_QUALITY_OF_SERVICE, *PSECURITY_QUALITY_OF_SERVICE;
+NTOS_ASSERT_SIZE(SECURITY_QUALITY_OF_SERVICE, 12);
 
 typedef struct _SECURITY_SUBJECT_CONTEXT {
     PACCESS_TOKEN ClientToken;
@@ -396,6 +403,7 @@ typedef struct _TOKEN_GROUPS {
     SID_AND_ATTRIBUTES Groups[1];
 } TOKEN_GROUPS, *PTOKEN_GROUPS;
 NTOS_ASSERT_OFFSET(TOKEN_GROUPS, Groups, 8);
+NTOS_ASSERT_SIZE(TOKEN_GROUPS, 0x18);
 
 typedef struct _TOKEN_PRIVILEGES {
     ULONG PrivilegeCount;
@@ -419,6 +427,7 @@ typedef struct _INITIAL_PRIVILEGE_SET {
     ULONG Control;
     LUID_AND_ATTRIBUTES Privilege[3];
 } INITIAL_PRIVILEGE_SET;
+NTOS_ASSERT_SIZE(INITIAL_PRIVILEGE_SET, 44);
 
 typedef struct _ACCESS_STATE {
     LUID OperationID;
@@ -599,6 +608,38 @@ typedef struct _SE_EXPORTS {
 extern PSE_EXPORTS SeExports;
 
 extern struct _OBJECT_TYPE *SeTokenObjectType;
+
+/*
+ * Behaviour callers rely on (details in src/se/):
+ *  - Subject contexts: ClientToken is captured only for executive threads
+ *    that impersonate; a context with neither token is checked as SYSTEM.
+ *    SeLockSubjectContext takes both tokens' locks shared inside a critical
+ *    region; SeAccessCheck with SubjectContextLocked FALSE locks by itself.
+ *    SePrivilegeCheck and SeAssignSecurity take no token lock, so they may be
+ *    called with the context locked or not.
+ *  - SeAccessCheck: KernelMode grants the mapped request (MAXIMUM_ALLOWED =
+ *    GenericAll); otherwise a NULL descriptor is STATUS_ACCESS_DENIED, a
+ *    client token below SecurityIdentification STATUS_BAD_IMPERSONATION_LEVEL,
+ *    a malformed descriptor STATUS_INVALID_SECURITY_DESCR. *Privileges is set
+ *    (NULL when no privilege was used); free it with SeFreePrivileges.
+ *  - SeCreateAccessState accepts AuxData == NULL (NT requires it); with it,
+ *    AuxData is an AUX_ACCESS_DATA. SeDeleteAccessState frees, as NT does, the
+ *    ObjectName and ObjectTypeName buffers (ExFreePool) if set, and the
+ *    privilege set when PrivilegesAllocated.
+ *  - Descriptors Se returns (capture with copy, SeAssignSecurity,
+ *    SeSetSecurityDescriptorInfo) are self-relative, packed, in pool, freed
+ *    with ExFreePool (SeReleaseSecurityDescriptor, SeDeassignSecurity).
+ *    SeSetSecurityDescriptorInfo replaces *ObjectsSecurityDescriptor and
+ *    leaves the old descriptor to the caller to free.
+ *  - Owners: SeAssignSecurity and SeSetSecurityDescriptorInfo accept an
+ *    explicit owner only if the subject's token has it as user or as a group
+ *    with SE_GROUP_OWNER, or has SeRestorePrivilege enabled
+ *    (STATUS_INVALID_OWNER otherwise).
+ *  - The SYSTEM token's default owner is Administrators, its default DACL
+ *    GENERIC_ALL for SYSTEM and GENERIC_READ|GENERIC_EXECUTE|READ_CONTROL for
+ *    Administrators; SeSecurity/SeTakeOwnership/SeRestore/SeBackup and a few
+ *    others are present but disabled, as in a Windows SYSTEM token.
+ */
 
 NTKERNELAPI BOOLEAN NTAPI SeAccessCheck(PSECURITY_DESCRIPTOR SecurityDescriptor,
                                         PSECURITY_SUBJECT_CONTEXT SubjectSecurityContext,

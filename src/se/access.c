@@ -222,7 +222,7 @@ static PPRIVILEGE_SET SepBuildPrivilegeSet(ULONG Used)
     ULONG count = 0;
     for (ULONG i = 0; i < RTL_NUMBER_OF(bits); i++)
         count += (Used & bits[i]) != 0;
-    PPRIVILEGE_SET set = ExAllocatePoolWithTag(
+    PPRIVILEGE_SET set = SepAllocatePool(
         PagedPool, FIELD_OFFSET(PRIVILEGE_SET, Privilege) + count * sizeof(LUID_AND_ATTRIBUTES), SEP_TAG_PRIVILEGES);
     if (set == NULL)
         return NULL;

@@ -46,7 +46,7 @@ static NTSTATUS SepBuildDescriptor(SECURITY_DESCRIPTOR_CONTROL Control, PSID Own
                                    PSECURITY_DESCRIPTOR *Result)
 {
     ULONG length = RtlpLengthSelfRelativeSD(Control, Owner, Group, Sacl, Dacl);
-    PSECURITY_DESCRIPTOR sd = ExAllocatePoolWithTag(PoolType, length, SEP_TAG_SD);
+    PSECURITY_DESCRIPTOR sd = SepAllocatePool(PoolType, length, SEP_TAG_SD);
     if (sd == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     NTSTATUS status = RtlpMakeSelfRelativeSD(Control, Owner, Group, Sacl, Dacl, sd, &length);
@@ -191,7 +191,7 @@ static NTSTATUS SepInheritAcl(PACL Parent, BOOLEAN IsDirectory, PSID Owner, PSID
         return STATUS_SUCCESS;
     if (measure.Used > SEP_MAX_ACL_SIZE - sizeof(ACL) || measure.Count > MAXUSHORT)
         return STATUS_BAD_INHERITANCE_ACL;
-    PACL acl = ExAllocatePoolWithTag(PagedPool, sizeof(ACL) + measure.Used, SEP_TAG_TEMP);
+    PACL acl = SepAllocatePool(PagedPool, sizeof(ACL) + measure.Used, SEP_TAG_TEMP);
     if (acl == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     acl->AclRevision = Parent->AclRevision;

@@ -98,6 +98,15 @@ static inline ULONG SepAttributes(const ULONG *Attributes)
     return __atomic_load_n(Attributes, __ATOMIC_RELAXED);
 }
 
+/*
+ * Every pool allocation Se makes on a caller's behalf goes through here, so
+ * tests can make the Nth one fail (SepFailAllocationAfter = N; -1, the
+ * default, never) and check that each failure path reports
+ * STATUS_INSUFFICIENT_RESOURCES and leaks nothing (token.c).
+ */
+extern volatile LONG SepFailAllocationAfter;
+PVOID SepAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag);
+
 /* token.c: token bodies, independent of the object manager. */
 LUID SepAllocateLuid(void);
 NTSTATUS SepInitializeToken(PTOKEN Token, const SEP_TOKEN_SPEC *Spec);

@@ -13,6 +13,20 @@
 #include "sep.h"
 
 PTOKEN SepSystemToken;
+volatile LONG SepFailAllocationAfter = -1;
+
+PVOID SepAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
+{
+    LONG countdown = __atomic_load_n(&SepFailAllocationAfter, __ATOMIC_ACQUIRE);
+    if (countdown >= 0) {
+        if (countdown == 0) {
+            __atomic_store_n(&SepFailAllocationAfter, -1, __ATOMIC_RELEASE);
+            return NULL;
+        }
+        __atomic_fetch_sub(&SepFailAllocationAfter, 1, __ATOMIC_ACQ_REL);
+    }
+    return ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+}
 
 /* NT's allocated LUIDs start above the well-known logon sessions (0x3e4..0x3e7). */
 static volatile LONG64 SepLuidSource = 0x1000;
@@ -141,7 +155,7 @@ NTSTATUS SepInitializeToken(PTOKEN Token, const SEP_TOKEN_SPEC *Spec)
     if (Spec->DefaultDacl != NULL)
         size += ALIGN_UP_BY(Spec->DefaultDacl->AclSize, sizeof(ULONG));
 
-    PUCHAR block = ExAllocatePoolWithTag(PagedPool, size, SEP_TAG_TOKEN);
+    PUCHAR block = SepAllocatePool(PagedPool, size, SEP_TAG_TOKEN);
     if (block == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     PUCHAR cursor = block;
@@ -400,7 +414,7 @@ NTSTATUS SepFilterToken(PTOKEN Existing, ULONG Flags, PTOKEN_GROUPS SidsToDisabl
     ULONG restrictedRoom = newRestricted > Existing->RestrictedSidCount ? newRestricted : Existing->RestrictedSidCount;
     SIZE_T scratch = (SIZE_T)(groupCount + restrictedRoom) * sizeof(SID_AND_ATTRIBUTES) +
                      (SIZE_T)Existing->PrivilegeCount * sizeof(LUID_AND_ATTRIBUTES);
-    PUCHAR block = ExAllocatePoolWithTag(PagedPool, scratch ? scratch : 1, SEP_TAG_TEMP);
+    PUCHAR block = SepAllocatePool(PagedPool, scratch ? scratch : 1, SEP_TAG_TEMP);
     if (block == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     PSID_AND_ATTRIBUTES groups = (PSID_AND_ATTRIBUTES)block;
