@@ -6,11 +6,12 @@
  * PKEVENT they may pass to KeSetEvent or KeWaitForSingleObject.
  *
  * Locking and IRQL: services at PASSIVE_LEVEL. The event's state is Ke's,
- * guarded by the dispatcher lock inside the Ke calls; nothing here keeps a
- * lock of its own. The object stays alive across each call through the
+ * guarded by the dispatcher lock inside the Ke calls (and taken here to read
+ * it for a query); nothing here keeps a lock of its own. The object stays alive across each call through the
  * reference taken from the handle.
  */
 #include <ntos/ex_objects.h>
+#include "../ke/ki.h"
 
 POBJECT_TYPE ExEventObjectType;
 
@@ -155,10 +156,13 @@ static NTSTATUS ExpQueryEvent(HANDLE EventHandle, EVENT_INFORMATION_CLASS Inform
                                                 (PVOID *)&event, NULL);
     if (!NT_SUCCESS(status))
         return status;
-    /* Header.Type is fixed at creation; only SignalState moves. */
+    /* Header.Type is fixed at creation; SignalState is read under the lock
+     * its writers hold. */
     EVENT_BASIC_INFORMATION info;
     info.EventType = event->Header.Type == EventSynchronizationObject ? SynchronizationEvent : NotificationEvent;
-    info.EventState = KeReadStateEvent(event);
+    KIRQL old = KiAcquireDispatcherLock();
+    info.EventState = event->Header.SignalState;
+    KiReleaseDispatcherLock(old);
     ObDereferenceObject(event);
     *(PEVENT_BASIC_INFORMATION)Information = info;
     if (ReturnLength != NULL)

@@ -65,6 +65,15 @@ static const GENERIC_MAPPING ExpTimerMapping = {
     TIMER_ALL_ACCESS,
 };
 
+/* The signal state, read under the lock the expiry writes it with. */
+static BOOLEAN ExpReadTimerState(PEXP_TIMER Timer)
+{
+    KIRQL old = KiAcquireDispatcherLock();
+    BOOLEAN signaled = Timer->KeTimer.Header.SignalState != 0;
+    KiReleaseDispatcherLock(old);
+    return signaled;
+}
+
 /* What undoing an APC association left for the caller to drop outside Lock. */
 typedef struct _EXP_TIMER_DROPS {
     PETHREAD Thread;
@@ -245,7 +254,7 @@ static NTSTATUS ExpSetTimer(HANDLE TimerHandle, PLARGE_INTEGER DueTime, PTIMER_A
     EXP_TIMER_DROPS drops = {NULL, FALSE};
     KIRQL irql;
     KeAcquireSpinLock(&timer->Lock, &irql);
-    BOOLEAN previous = KeReadStateTimer(&timer->KeTimer);
+    BOOLEAN previous = ExpReadTimerState(timer);
     /* Stop the old setting before its DPC or APC can act on the new one. */
     KeCancelTimer(&timer->KeTimer);
     KeRemoveQueueDpc(&timer->TimerDpc);
@@ -301,7 +310,7 @@ static NTSTATUS ExpCancelTimer(HANDLE TimerHandle, PBOOLEAN CurrentState, KPROCE
     KeRemoveQueueDpc(&timer->TimerDpc);
     ExpDisassociateApc(timer, &drops);
     timer->Active = FALSE;
-    BOOLEAN state = KeReadStateTimer(&timer->KeTimer);
+    BOOLEAN state = ExpReadTimerState(timer);
     KeReleaseSpinLock(&timer->Lock, irql);
     ExpApplyDrops(timer, &drops);
     ObDereferenceObject(timer);

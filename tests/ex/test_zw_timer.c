@@ -103,13 +103,18 @@ static void notification_timer_set_wait_query(void **state)
     assert_int_equal(i.RemainingTime.QuadPart, 0);
     assert_false(i.TimerState);
 
+    /* Far enough out that a loaded host cannot reach it before the query. */
     BOOLEAN prev = TRUE;
-    LARGE_INTEGER due = kt_ms(30);
+    LARGE_INTEGER due = kt_ms(LONG_WAIT_MS);
     assert_int_equal(ZwSetTimer(h, &due, NULL, NULL, FALSE, 0, &prev), STATUS_SUCCESS);
     assert_false(prev);
     i = query_timer(h);
-    assert_in_range(i.RemainingTime.QuadPart, 1, 30 * 10000);
+    assert_in_range(i.RemainingTime.QuadPart, 1, (ULONGLONG)LONG_WAIT_MS * 10000);
     assert_false(i.TimerState);
+    due = kt_ms(3);
+    assert_int_equal(ZwSetTimer(h, &due, NULL, NULL, FALSE, 0, &prev), STATUS_SUCCESS);
+    assert_false(prev);
+    assert_in_range(query_timer(h).RemainingTime.QuadPart, 0, 3 * 10000);
     assert_int_equal(ZwWaitForSingleObject(h, FALSE, NULL), STATUS_WAIT_0);
     i = query_timer(h);
     assert_true(i.TimerState);
@@ -159,7 +164,7 @@ static void cancel_stops_a_set_timer(void **state)
 {
     (void)state;
     HANDLE h = create_timer(NotificationTimer);
-    LARGE_INTEGER due = kt_ms(20);
+    LARGE_INTEGER due = kt_ms(LONG_WAIT_MS);
     assert_int_equal(ZwSetTimer(h, &due, NULL, NULL, FALSE, 0, NULL), STATUS_SUCCESS);
     assert_true(query_timer(h).RemainingTime.QuadPart > 0);
     BOOLEAN cur = TRUE;
