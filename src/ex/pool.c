@@ -11,15 +11,27 @@
  *    free (PoolType 0), which is how a double free is told apart.
  *  - Pages are of three kinds, as their protection differs: nonpaged
  *    executable, nonpaged NX, paged (NX).
- *  - Each processor has a LIFO free list per (kind, class), linked through
- *    POOL_HEADER.ProcessBilled; it is touched only by its processor, in a
- *    per-processor section (ExpEnterSection), so the common path takes no
- *    lock. A list that empties refills with one batch from the shared depot
- *    (spin-locked chains of ExpClassBatch blocks) or by carving a new page;
- *    a list that grows past ExpClassLimit gives one batch back to the depot.
- *  - Carved pages are recorded in a two-level bitmap (ExpSlabMap) so a free
- *    can tell a small block from anything else without asking Mm. They are
- *    not returned to Mm (the depot keeps free blocks for reuse).
+ *  - A (kind, class) pair is a slot (1..90; 0 means none), described by a
+ *    constant EXP_SLOT_INFO. Each processor has a LIFO free list per slot,
+ *    linked through POOL_HEADER.ProcessBilled; it is touched only by its
+ *    processor, in a per-processor section (ExpEnterSection), so the common
+ *    path takes no lock. A list that empties refills with one batch from the
+ *    shared depot (spin-locked chains of the slot's Batch blocks) or by
+ *    carving a new page; a list that grows past the slot's Limit gives one
+ *    batch back to the depot.
+ *  - Carved pages are recorded with their slot in a two-level byte map
+ *    (ExpSlabMap), so a free can tell a small block from anything else, and
+ *    its size class, without asking Mm or reading the page. They are not
+ *    returned to Mm (the depot keeps free blocks for reuse).
+ *  - ExAllocatePoolWithTag and ExFreePool(WithTag) start with a fast path
+ *    (ExpAllocateSmallFast, ExpFreeSmallFast) for the common case: plain
+ *    small blocks, the tag found without probing, the list neither empty
+ *    nor full. It accepts only what the general path would accept, with the
+ *    same result, and declines everything else (to the general path, which
+ *    bug-checks what must be) before changing anything; it calls nothing
+ *    (on the host, where a per-processor section costs no instructions), so
+ *    the exports save few registers and reach the general path with a tail
+ *    call.
  *  - Larger requests are whole pages from MiAllocatePoolPages, page aligned,
  *    with no header: a sharded hash table keyed by address (ExpBigShards,
  *    NT's big-page table) records tag, type and size. Freed runs of 1..4
@@ -51,26 +63,20 @@ EXP_POOL_CPU ExpPoolCpu[ARCH_MAX_CPUS];
 
 /* ---- size classes ------------------------------------------------------------------------
  * Block sizes in 16-byte units (header included): every unit count up to 17,
- * then the largest size that fits n blocks in a page's 255 units. */
-static const UCHAR ExpClassUnits[EXP_CLASSES] = {2,  3,  4,  5,  6,  7,  8,  9,  10, 11,  12,  13,  14,  15, 16,
-                                                 17, 18, 19, 21, 23, 25, 28, 31, 36, 42, 51, 63, 85, 127, 255};
-/* Blocks moved between a processor and the depot at once (~8 KB, 2..64). */
-static const UCHAR ExpClassBatch[EXP_CLASSES] = {64, 64, 64, 64, 64, 64, 64, 56, 51, 46, 42, 39, 36, 34, 32,
-                                                 30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8,  6,  4,  2};
-/* A processor's list gives a batch back when it holds more than this (at
- * least two batches, at least one page's worth). */
-static const UCHAR ExpClassLimit[EXP_CLASSES] = {128, 128, 128, 128, 128, 128, 128, 112, 102, 92,
-                                                 84,  78,  72,  68,  64,  60,  56,  52,  48,  44,
-                                                 40,  36,  32,  28,  24,  20,  16,  12,  8,   4};
-/* Blocks per page, and ceil-ish 2^32 / block bytes: (x * r) >> 32 == x / bytes for
- * every offset x in a page, which spares a division when a free validates
- * where a block starts. */
-static const UCHAR ExpClassBlocks[EXP_CLASSES] = {127, 85, 63, 51, 42, 36, 31, 28, 25, 23, 21, 19, 18, 17, 15,
-                                                  15,  14, 13, 12, 11, 10, 9,  8,  7,  6,  5,  4,  3,  2,  1};
-static const ULONG ExpClassReciprocal[EXP_CLASSES] = {
-    134217729, 89478486, 67108865, 53687092, 44739243, 38347923, 33554433, 29826162, 26843546, 24403224,
-    22369622,  20648882, 19173962, 17895698, 16777217, 15790321, 14913081, 14128182, 12782641, 11671107,
-    10737419,  9586981,  8659209,  7456541,  6391321,  5263441,  4260881,  3158065,  2113666,  1052689};
+ * then the largest size that fits n blocks in a page's 255 units. Batch:
+ * blocks moved between a processor and the depot at once (~8 KB, 2..64).
+ * Limit: a processor's list gives a batch back when it holds more than this
+ * (two batches, at least one page's worth).
+ *
+ *           class units batch limit */
+#define EXP_CLASS_LIST(X)                                                                                  \
+    X(0, 2, 64, 128) X(1, 3, 64, 128) X(2, 4, 64, 128) X(3, 5, 64, 128) X(4, 6, 64, 128) X(5, 7, 64, 128)    \
+    X(6, 8, 64, 128) X(7, 9, 56, 112) X(8, 10, 51, 102) X(9, 11, 46, 92) X(10, 12, 42, 84)                  \
+    X(11, 13, 39, 78) X(12, 14, 36, 72) X(13, 15, 34, 68) X(14, 16, 32, 64) X(15, 17, 30, 60)               \
+    X(16, 18, 28, 56) X(17, 19, 26, 52) X(18, 21, 24, 48) X(19, 23, 22, 44) X(20, 25, 20, 40)               \
+    X(21, 28, 18, 36) X(22, 31, 16, 32) X(23, 36, 14, 28) X(24, 42, 12, 24) X(25, 51, 10, 20)               \
+    X(26, 63, 8, 16) X(27, 85, 6, 12) X(28, 127, 4, 8) X(29, 255, 2, 4)
+
 /* Class of a block of n units (n = 0..255). */
 static const UCHAR ExpUnitsToClass[256] = {
     0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 18, 19, 19, 20, 20,
@@ -88,6 +94,86 @@ _Static_assert(sizeof(ExpUnitsToClass) == 256, "one class per unit count");
 
 #define EXP_CACHE_LINE 64
 #define EXP_ALIGN_EXTRA (EXP_CACHE_LINE - EXP_UNIT) /* worst-case shift to a 64-byte boundary */
+
+#define EXP_HDR_PREVIOUS(v) ((v) & 0xFF)
+#define EXP_HDR_INDEX(v) (((v) >> 8) & 0xFF)
+#define EXP_HDR_SIZE(v) (((v) >> 16) & 0xFF)
+#define EXP_HDR_TYPE(v) ((v) >> 24)
+#define EXP_HDR_MAKE(prev, index, size, type) \
+    ((ULONG)(prev) | ((ULONG)(index) << 8) | ((ULONG)(size) << 16) | ((ULONG)(type) << 24))
+#define EXP_HDR_KNOWN_TYPE_BITS                                                                            \
+    (EX_POOL_HEADER_BASE_MASK | EX_POOL_HEADER_NX | EX_POOL_HEADER_QUOTA | EX_POOL_HEADER_ALIGNED |        \
+     EX_POOL_HEADER_SESSION)
+/* PoolType bits a live block may carry beyond its kind's (see ExpLocateSmallSlow). */
+#define EXP_HDR_OPTIONAL_TYPE_BITS ((ULONG)(EX_POOL_HEADER_QUOTA | EX_POOL_HEADER_SESSION) << 24)
+
+/* The header type each kind of page carries, before the QUOTA and SESSION bits. */
+#define EXP_KIND_HEADER_TYPE(k)                                                                           \
+    ((k) == EXP_KIND_PAGED ? EX_POOL_HEADER_PAGED                                                         \
+                           : (k) == EXP_KIND_NONPAGED_NX ? (EX_POOL_HEADER_NONPAGED | EX_POOL_HEADER_NX)  \
+                                                         : EX_POOL_HEADER_NONPAGED)
+
+/*
+ * Everything the fast paths need about one slot (kind, class), in one cache
+ * line. Starts has bit u set when a block's data may start at unit u of a
+ * page of the class (unit 0 is the page header, unit 1 the first block's
+ * header): 2 + k * Units for each of the page's 255 / Units blocks. It is
+ * what makes a free's position check one bit test instead of a division.
+ * Slot 0 (not a small-block page) is all zero: no position passes.
+ */
+typedef struct DECLSPEC_ALIGN(64) _EXP_SLOT_INFO {
+    ULONG64 Starts[4];
+    ULONG Header;   /* Ulong1 of a live plain block that is not its page's first */
+    ULONG TypeBits; /* Type << 24: the PoolType bits of Ulong1 */
+    USHORT Bytes;   /* block size, charged to the tag */
+    UCHAR Units;
+    UCHAR Class;
+    UCHAR Kind;
+    UCHAR Paged;    /* index of the tag counters: 0 nonpaged, 1 paged */
+    UCHAR MaximumIrql;
+    UCHAR Batch;
+    UCHAR Limit;
+} EXP_SLOT_INFO;
+_Static_assert(sizeof(EXP_SLOT_INFO) == 64, "one cache line per slot");
+_Static_assert(EXP_SLOTS <= 256, "the carved-page map keeps a slot in a byte");
+
+#define EXP_SB(u, b) ((ULONG64)((b) >= 2 && ((b) - 2) % (u) == 0 && ((b) - 2) / (u) < 255 / (u)) << ((b) & 63))
+#define EXP_SB4(u, b) (EXP_SB(u, b) | EXP_SB(u, (b) + 1) | EXP_SB(u, (b) + 2) | EXP_SB(u, (b) + 3))
+#define EXP_SB16(u, b) (EXP_SB4(u, b) | EXP_SB4(u, (b) + 4) | EXP_SB4(u, (b) + 8) | EXP_SB4(u, (b) + 12))
+#define EXP_SB64(u, b) (EXP_SB16(u, b) | EXP_SB16(u, (b) + 16) | EXP_SB16(u, (b) + 32) | EXP_SB16(u, (b) + 48))
+#define EXP_SLOT(k, c, u, b, l)                                                                            \
+    {{EXP_SB64(u, 0), EXP_SB64(u, 64), EXP_SB64(u, 128), EXP_SB64(u, 192)},                                \
+     EXP_HDR_MAKE(u, c, u, EXP_KIND_HEADER_TYPE(k)),                                                       \
+     (ULONG)EXP_KIND_HEADER_TYPE(k) << 24,                                                                 \
+     (u) * EXP_UNIT,                                                                                       \
+     u,                                                                                                    \
+     c,                                                                                                    \
+     k,                                                                                                    \
+     (k) == EXP_KIND_PAGED,                                                                                \
+     (k) == EXP_KIND_PAGED ? APC_LEVEL : DISPATCH_LEVEL,                                                   \
+     b,                                                                                                    \
+     l},
+#define EXP_SLOT_EXECUTE(c, u, b, l) EXP_SLOT(EXP_KIND_NONPAGED_EXECUTE, c, u, b, l)
+#define EXP_SLOT_NX(c, u, b, l) EXP_SLOT(EXP_KIND_NONPAGED_NX, c, u, b, l)
+#define EXP_SLOT_PAGED(c, u, b, l) EXP_SLOT(EXP_KIND_PAGED, c, u, b, l)
+_Static_assert(EXP_KIND_NONPAGED_EXECUTE == 0 && EXP_KIND_NONPAGED_NX == 1 && EXP_KIND_PAGED == 2,
+               "slots are listed in kind order");
+
+static const EXP_SLOT_INFO ExpSlotInfo[EXP_SLOTS] = {
+    {{0}}, EXP_CLASS_LIST(EXP_SLOT_EXECUTE) EXP_CLASS_LIST(EXP_SLOT_NX) EXP_CLASS_LIST(EXP_SLOT_PAGED)};
+
+static inline ULONG ExpSlotOf(ULONG Kind, ULONG Class)
+{
+    return 1 + Kind * EXP_CLASSES + Class;
+}
+
+/* The first slot of the kind a plain POOL_TYPE (PagedPool and
+ * POOL_NX_ALLOCATION bits only) asks for, indexed by (type | type >> 8) & 3. */
+_Static_assert(PagedPool == 1 && POOL_NX_ALLOCATION == 0x200, "plain pool type bits");
+static const UCHAR ExpPlainTypeSlot[4] = {1 + EXP_KIND_NONPAGED_EXECUTE * EXP_CLASSES,
+                                          1 + EXP_KIND_PAGED * EXP_CLASSES,
+                                          1 + EXP_KIND_NONPAGED_NX * EXP_CLASSES,
+                                          1 + EXP_KIND_PAGED * EXP_CLASSES};
 
 /* Attributes of one allocation request. */
 #define EXP_ALLOC_ZERO 0x01
@@ -140,9 +226,21 @@ static EXP_UNCHECKED VOID ExpSetHeaderType(PPOOL_HEADER Header, UCHAR Type)
     Header->PoolType = Type;
 }
 
-static EXP_UNCHECKED VOID ExpSetHeaderAllocated(PPOOL_HEADER Header, UCHAR Type, ULONG Tag)
+/*
+ * The header of a block changing hands is written in whole fields: its next
+ * reader (often a free or allocation a few instructions later) loads Ulong1
+ * and PoolTag as ULONGs, and a load that overlaps a narrower, still
+ * buffered store cannot take its data from the store buffer; it waits for
+ * the store to reach the cache, which costs more than the whole operation.
+ */
+static EXP_UNCHECKED VOID ExpSetHeaderUlong(PPOOL_HEADER Header, ULONG Ulong1)
 {
-    Header->PoolType = Type;
+    Header->Ulong1 = Ulong1;
+}
+
+static EXP_UNCHECKED VOID ExpSetHeaderAllocated(PPOOL_HEADER Header, ULONG Ulong1, ULONG Tag)
+{
+    Header->Ulong1 = Ulong1;
     Header->PoolTag = Tag;
     Header->ProcessBilled = NULL;
 }
@@ -164,6 +262,15 @@ static EXP_UNCHECKED VOID ExpSetNext(PPOOL_HEADER Header, PPOOL_HEADER Next)
     Header->ProcessBilled = Next;
 }
 
+#ifndef EXP_POOL_ASAN /* the only user is the free fast path, which ASan builds go without */
+/* Frees a block (Ulong1 with PoolType 0) onto a list through the link. */
+static EXP_UNCHECKED VOID ExpSetHeaderFree(PPOOL_HEADER Header, ULONG Ulong1, PPOOL_HEADER Next)
+{
+    Header->Ulong1 = Ulong1;
+    Header->ProcessBilled = Next;
+}
+#endif
+
 /* Depot chains link through the first payload quadword of their first block. */
 static EXP_UNCHECKED PPOOL_HEADER ExpChainNext(PPOOL_HEADER Header)
 {
@@ -174,21 +281,6 @@ static EXP_UNCHECKED VOID ExpSetChainNext(PPOOL_HEADER Header, PPOOL_HEADER Next
 {
     *(PPOOL_HEADER *)(Header + 1) = Next;
 }
-
-static EXP_UNCHECKED EXP_PAGE_HEADER ExpReadPageHeader(ULONG_PTR Page)
-{
-    return *(PEXP_PAGE_HEADER)Page;
-}
-
-#define EXP_HDR_PREVIOUS(v) ((v) & 0xFF)
-#define EXP_HDR_INDEX(v) (((v) >> 8) & 0xFF)
-#define EXP_HDR_SIZE(v) (((v) >> 16) & 0xFF)
-#define EXP_HDR_TYPE(v) ((v) >> 24)
-#define EXP_HDR_MAKE(prev, index, size, type) \
-    ((ULONG)(prev) | ((ULONG)(index) << 8) | ((ULONG)(size) << 16) | ((ULONG)(type) << 24))
-#define EXP_HDR_KNOWN_TYPE_BITS                                                                            \
-    (EX_POOL_HEADER_BASE_MASK | EX_POOL_HEADER_NX | EX_POOL_HEADER_QUOTA | EX_POOL_HEADER_ALIGNED |        \
-     EX_POOL_HEADER_SESSION)
 
 static inline ULONG ExpKindOfHeaderType(ULONG Type)
 {
@@ -207,9 +299,7 @@ static inline ULONG ExpPoolTypeOfHeaderType(ULONG Type)
 
 static inline UCHAR ExpHeaderTypeOf(ULONG Kind, ULONG Attributes)
 {
-    UCHAR t = Kind == EXP_KIND_PAGED ? EX_POOL_HEADER_PAGED : EX_POOL_HEADER_NONPAGED;
-    if (Kind == EXP_KIND_NONPAGED_NX)
-        t |= EX_POOL_HEADER_NX;
+    UCHAR t = EXP_KIND_HEADER_TYPE(Kind);
     if (Attributes & EXP_ALLOC_QUOTA)
         t |= EX_POOL_HEADER_QUOTA;
     if (Attributes & EXP_ALLOC_SESSION)
@@ -228,32 +318,39 @@ DECLSPEC_NORETURN VOID ExpRaiseStatus(NTSTATUS Status, PVOID Caller, SIZE_T Byte
 }
 
 /* ---- the carved-page map ---------------------------------------------------------------------
- * One bit per page of a 1 TB window centred on the first carved page (the
- * system range is far smaller), in leaves of one page of bits each. Bits are
- * only ever set: carved pages stay carved. Readers use relaxed atomics: a
- * thread that holds a pointer to a block obtained it after the bit was set. */
+ * One byte per page of a window centred on the first carved page: the slot
+ * a page was carved for, 0 for any other page. It is the authority on
+ * what a page holds (the page header is a copy for whoever inspects memory),
+ * so a free learns its block's class without touching the page header, whose
+ * cache line the page's first block shares with whichever processor uses it.
+ * The window (128 GB) is twice the largest system PTE range Mm builds, so it
+ * covers that range wherever the first page lies. Leaves are one page (4096
+ * pages' bytes), made on demand; entries are only ever set, as carved pages
+ * stay carved. Readers use relaxed atomics: a thread that holds a pointer to
+ * a block obtained it after the entry was set. */
 
-#define EXP_SLAB_LEAF_BITS (EXP_PAGE_SIZE * 8)
+#define EXP_SLAB_LEAF_PAGES EXP_PAGE_SIZE
 #define EXP_SLAB_TOP 8192
-#define EXP_SLAB_WINDOW_PAGES ((ULONG64)EXP_SLAB_TOP * EXP_SLAB_LEAF_BITS)
+#define EXP_SLAB_WINDOW_PAGES ((ULONG64)EXP_SLAB_TOP * EXP_SLAB_LEAF_PAGES)
 
 static ULONG_PTR ExpSlabBase;
-static ULONG64 *ExpSlabMap[EXP_SLAB_TOP];
+static UCHAR *ExpSlabMap[EXP_SLAB_TOP];
 
-static inline BOOLEAN ExpIsSlabPage(ULONG_PTR Page)
+/* The slot of the page holding Va if it is a carved page, else 0. (The base
+ * is page aligned: Va's offset in its page drops out with the shift.) */
+static inline __attribute__((always_inline)) ULONG ExpSlabSlot(ULONG_PTR Va)
 {
-    ULONG64 index = (Page - __atomic_load_n(&ExpSlabBase, __ATOMIC_RELAXED)) >> ARCH_PAGE_SHIFT;
-    if (index >= EXP_SLAB_WINDOW_PAGES)
-        return FALSE;
-    ULONG64 *leaf = __atomic_load_n(&ExpSlabMap[index / EXP_SLAB_LEAF_BITS], __ATOMIC_RELAXED);
-    if (leaf == NULL)
-        return FALSE;
-    ULONG64 bit = index % EXP_SLAB_LEAF_BITS;
-    return (__atomic_load_n(&leaf[bit / 64], __ATOMIC_RELAXED) >> (bit % 64)) & 1;
+    ULONG64 index = (Va - __atomic_load_n(&ExpSlabBase, __ATOMIC_RELAXED)) >> ARCH_PAGE_SHIFT;
+    if (__builtin_expect(index >= EXP_SLAB_WINDOW_PAGES, 0))
+        return 0;
+    UCHAR *leaf = __atomic_load_n(&ExpSlabMap[index / EXP_SLAB_LEAF_PAGES], __ATOMIC_RELAXED);
+    if (__builtin_expect(leaf == NULL, 0))
+        return 0;
+    return __atomic_load_n(&leaf[index % EXP_SLAB_LEAF_PAGES], __ATOMIC_RELAXED);
 }
 
 /* <= DISPATCH_LEVEL, no pool lock held. FALSE if the page cannot be recorded. */
-static BOOLEAN ExpRecordSlabPage(ULONG_PTR Page)
+static BOOLEAN ExpRecordSlabPage(ULONG_PTR Page, ULONG Slot)
 {
     if (__atomic_load_n(&ExpSlabBase, __ATOMIC_ACQUIRE) == 0) {
         ULONG_PTR half = (ULONG_PTR)(EXP_SLAB_WINDOW_PAGES / 2) << ARCH_PAGE_SHIFT;
@@ -264,14 +361,14 @@ static BOOLEAN ExpRecordSlabPage(ULONG_PTR Page)
     ULONG64 index = (Page - __atomic_load_n(&ExpSlabBase, __ATOMIC_ACQUIRE)) >> ARCH_PAGE_SHIFT;
     if (index >= EXP_SLAB_WINDOW_PAGES)
         return FALSE;
-    ULONG64 **slot = &ExpSlabMap[index / EXP_SLAB_LEAF_BITS];
-    ULONG64 *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+    UCHAR **slot = &ExpSlabMap[index / EXP_SLAB_LEAF_PAGES];
+    UCHAR *leaf = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
     if (leaf == NULL) {
-        ULONG64 *fresh = MiAllocatePoolPages(1, TRUE);
+        UCHAR *fresh = MiAllocatePoolPages(EXP_SLAB_LEAF_PAGES / EXP_PAGE_SIZE, TRUE);
         if (fresh == NULL)
             return FALSE;
-        RtlZeroMemory(fresh, EXP_PAGE_SIZE);
-        ULONG64 *expected = NULL;
+        RtlZeroMemory(fresh, EXP_SLAB_LEAF_PAGES);
+        UCHAR *expected = NULL;
         if (__atomic_compare_exchange_n(slot, &expected, fresh, FALSE, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
             leaf = fresh;
         } else {
@@ -279,8 +376,7 @@ static BOOLEAN ExpRecordSlabPage(ULONG_PTR Page)
             leaf = expected;
         }
     }
-    ULONG64 bit = index % EXP_SLAB_LEAF_BITS;
-    __atomic_fetch_or(&leaf[bit / 64], 1ULL << (bit % 64), __ATOMIC_RELEASE);
+    __atomic_store_n(&leaf[index % EXP_SLAB_LEAF_PAGES], (UCHAR)Slot, __ATOMIC_RELEASE);
     return TRUE;
 }
 
@@ -289,48 +385,52 @@ static BOOLEAN ExpRecordSlabPage(ULONG_PTR Page)
 typedef struct DECLSPEC_ALIGN(64) _EXP_DEPOT {
     volatile LONG Lock;
     ULONG Chains;
-    PPOOL_HEADER First; /* chains of ExpClassBatch blocks, NULL-terminated through the link */
+    PPOOL_HEADER First; /* chains of a batch of blocks, NULL-terminated through the link */
 } EXP_DEPOT;
 
-static EXP_DEPOT ExpDepot[EXP_KINDS][EXP_CLASSES];
+static EXP_DEPOT ExpDepot[EXP_SLOTS];
 
 /*
- * A new page carved into blocks of Class, chained first to last; *Tail and
+ * A new page carved into blocks of Slot, chained first to last; *Tail and
  * *Count describe the chain. <= DISPATCH_LEVEL, no lock held.
  */
-static PPOOL_HEADER ExpCarvePage(ULONG Kind, ULONG Class, PPOOL_HEADER *Tail, PULONG Count)
+static PPOOL_HEADER ExpCarvePage(ULONG Slot, PPOOL_HEADER *Tail, PULONG Count)
 {
-    PUCHAR page = MiAllocatePoolPages(1, Kind != EXP_KIND_NONPAGED_EXECUTE);
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[Slot];
+    PUCHAR page = MiAllocatePoolPages(1, si->Kind != EXP_KIND_NONPAGED_EXECUTE);
     if (page == NULL)
         return NULL;
-    if (!ExpRecordSlabPage((ULONG_PTR)page)) {
-        MiFreePoolPages(page);
-        return NULL;
-    }
     PEXP_PAGE_HEADER ph = (PEXP_PAGE_HEADER)page;
     ph->Magic = ExpPageMagic((ULONG_PTR)page);
-    ph->Class = (UCHAR)Class;
-    ph->Kind = (UCHAR)Kind;
+    ph->Class = si->Class;
+    ph->Kind = si->Kind;
     ph->Reserved = 0;
     ph->Reserved2 = 0;
-    ULONG units = ExpClassUnits[Class];
+    ULONG units = si->Units;
     ULONG n = EXP_PAGE_UNITS / units;
     PPOOL_HEADER first = (PPOOL_HEADER)(page + EXP_UNIT);
     for (ULONG i = 0; i < n; i++) {
         PPOOL_HEADER h = (PPOOL_HEADER)((PUCHAR)first + (SIZE_T)i * units * EXP_UNIT);
         PPOOL_HEADER next = i + 1 < n ? (PPOOL_HEADER)((PUCHAR)h + units * EXP_UNIT) : NULL;
-        ExpSetHeader(h, EXP_HDR_MAKE(i ? units : 0, Class, units, 0), 0, next);
+        ExpSetHeader(h, EXP_HDR_MAKE(i ? units : 0, si->Class, units, 0), 0, next);
     }
     ExpPoison(page, EXP_PAGE_SIZE);
+    /* Recorded last: a free of any address in the page finds it a small-block
+     * page only once its headers exist. */
+    if (!ExpRecordSlabPage((ULONG_PTR)page, Slot)) {
+        ExpUnpoison(page, EXP_PAGE_SIZE);
+        MiFreePoolPages(page);
+        return NULL;
+    }
     *Tail = (PPOOL_HEADER)((PUCHAR)first + (SIZE_T)(n - 1) * units * EXP_UNIT);
     *Count = n;
     return first;
 }
 
 /* Takes one chain from the depot (NULL if it has none). <= DISPATCH_LEVEL, any section left. */
-static PPOOL_HEADER NTAPI ExpDepotPop(ULONG Kind, ULONG Class)
+static PPOOL_HEADER NTAPI ExpDepotPop(ULONG Slot)
 {
-    EXP_DEPOT *depot = &ExpDepot[Kind][Class];
+    EXP_DEPOT *depot = &ExpDepot[Slot];
     if (__atomic_load_n(&depot->First, __ATOMIC_RELAXED) == NULL)
         return NULL;
     ULONG_PTR interrupts = arch_disable_interrupts();
@@ -346,9 +446,9 @@ static PPOOL_HEADER NTAPI ExpDepotPop(ULONG Kind, ULONG Class)
 }
 
 /* Gives a chain of one batch to the depot. Any IRQL, any section left. */
-static VOID NTAPI ExpDepotPush(ULONG Kind, ULONG Class, PPOOL_HEADER Chain)
+static VOID NTAPI ExpDepotPush(ULONG Slot, PPOOL_HEADER Chain)
 {
-    EXP_DEPOT *depot = &ExpDepot[Kind][Class];
+    EXP_DEPOT *depot = &ExpDepot[Slot];
     ULONG_PTR interrupts = arch_disable_interrupts();
     ExpLock(&depot->Lock);
     ExpSetChainNext(Chain, depot->First);
@@ -359,26 +459,26 @@ static VOID NTAPI ExpDepotPush(ULONG Kind, ULONG Class, PPOOL_HEADER Chain)
 }
 
 /*
- * The processor's list for (Kind, Class) was empty: gets a depot chain or
- * carves a page (calling Mm, so outside any section), then, in a section
- * on whatever processor runs the thread by then, adds the blocks to that
- * processor's list and takes one, charged to Tag. NULL when out of memory.
+ * The processor's list for Slot was empty: gets a depot chain or carves a
+ * page (calling Mm, so outside any section), then, in a section on whatever
+ * processor runs the thread by then, adds the blocks to that processor's
+ * list and takes one, charged to Tag. NULL when out of memory.
  */
-static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpAllocateSmallSlow(ULONG Kind, ULONG Class, ULONG Tag)
+static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpAllocateSmallSlow(ULONG Slot, ULONG Tag)
 {
     if (__builtin_expect(ExpPoolTrackingNeeded(), 0))
         ExpInitializePoolTracking();
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[Slot];
     PPOOL_HEADER tail = NULL;
-    ULONG count = ExpClassBatch[Class];
-    PPOOL_HEADER chain = ExpDepotPop(Kind, Class);
+    ULONG count = si->Batch;
+    PPOOL_HEADER chain = ExpDepotPop(Slot);
     if (chain == NULL)
-        chain = ExpCarvePage(Kind, Class, &tail, &count);
+        chain = ExpCarvePage(Slot, &tail, &count);
     if (chain == NULL)
         return NULL;
-    ULONG units = ExpClassUnits[Class];
     EXP_SECTION section = ExpEnterSection();
     PEXP_POOL_CPU cpu = ExpCurrentPoolCpu();
-    EXP_FREE_LIST *list = &cpu->Lists[Kind][Class];
+    EXP_FREE_LIST *list = &cpu->Lists[Slot];
     if (list->Head != NULL) {
         /* Refilled meanwhile (by an interrupt, or this is another processor):
          * append behind the chain. */
@@ -394,7 +494,7 @@ static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpAllocateSmallSlow(ULONG K
     PPOOL_HEADER h = list->Head;
     list->Head = ExpNext(h);
     list->Count--;
-    ExpTagCharge(cpu, Tag, Kind == EXP_KIND_PAGED, (SIZE_T)units * EXP_UNIT);
+    ExpTagCharge(cpu, Tag, si->Paged, si->Bytes);
     ExpLeaveSection(section);
     return h;
 }
@@ -404,9 +504,9 @@ static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpAllocateSmallSlow(ULONG K
  * block just freed (the cache-warm one) stays. In a section; the caller
  * gives the chain to the depot after leaving it.
  */
-static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpCutBatch(ULONG Class, EXP_FREE_LIST *List)
+static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpCutBatch(ULONG Slot, EXP_FREE_LIST *List)
 {
-    ULONG batch = ExpClassBatch[Class];
+    ULONG batch = ExpSlotInfo[Slot].Batch;
     PPOOL_HEADER head = List->Head;
     PPOOL_HEADER first = ExpNext(head);
     PPOOL_HEADER tail = first;
@@ -418,16 +518,17 @@ static __attribute__((noinline)) PPOOL_HEADER NTAPI ExpCutBatch(ULONG Class, EXP
     return first;
 }
 
-/* A free block goes back on its processor's list. In a section. Returns a
- * batch cut from an over-full list, for ExpDepotPush, or NULL. */
-static inline __attribute__((always_inline)) PPOOL_HEADER ExpPushFree(PEXP_POOL_CPU Cpu, ULONG Kind, ULONG Class,
+/* A free block (PoolType already 0) goes back on its processor's list. In
+ * a section. Returns a batch cut from an over-full list, for ExpDepotPush,
+ * or NULL. */
+static inline __attribute__((always_inline)) PPOOL_HEADER ExpPushFree(PEXP_POOL_CPU Cpu, ULONG Slot,
                                                                        PPOOL_HEADER Header)
 {
-    EXP_FREE_LIST *list = &Cpu->Lists[Kind][Class];
+    EXP_FREE_LIST *list = &Cpu->Lists[Slot];
     ExpSetNext(Header, list->Head);
     list->Head = Header;
-    if (__builtin_expect(++list->Count > ExpClassLimit[Class], 0))
-        return ExpCutBatch(Class, list);
+    if (__builtin_expect(++list->Count > ExpSlotInfo[Slot].Limit, 0))
+        return ExpCutBatch(Slot, list);
     return NULL;
 }
 
@@ -436,8 +537,7 @@ static inline __attribute__((always_inline)) PPOOL_HEADER ExpPushFree(PEXP_POOL_
 
 typedef struct _EXP_CUT {
     PPOOL_HEADER Chain;
-    UCHAR Kind;
-    UCHAR Class;
+    ULONG Slot;
 } EXP_CUT;
 
 /*
@@ -460,12 +560,11 @@ static ULONG ExpQuarantine(PEXP_POOL_CPU Cpu, PPOOL_HEADER Header, ULONG Units, 
         Cpu->QuarantineHead = ExpNext(old);
         if (Cpu->QuarantineHead == NULL)
             Cpu->QuarantineTail = NULL;
-        ULONG v = ExpHeaderUlong(old);
-        EXP_PAGE_HEADER ph = ExpReadPageHeader((ULONG_PTR)old & ~EXP_PAGE_MASK);
-        Cpu->QuarantineBytes -= (SIZE_T)EXP_HDR_SIZE(v) * EXP_UNIT;
-        PPOOL_HEADER cut = ExpPushFree(Cpu, ph.Kind, ph.Class, old);
+        ULONG slot = ExpSlabSlot((ULONG_PTR)old);
+        Cpu->QuarantineBytes -= ExpSlotInfo[slot].Bytes;
+        PPOOL_HEADER cut = ExpPushFree(Cpu, slot, old);
         if (cut != NULL)
-            Cuts[cuts++] = (EXP_CUT){cut, ph.Kind, ph.Class};
+            Cuts[cuts++] = (EXP_CUT){cut, slot};
     }
     return cuts;
 }
@@ -473,25 +572,87 @@ static ULONG ExpQuarantine(PEXP_POOL_CPU Cpu, PPOOL_HEADER Header, ULONG Units, 
 
 /* ---- small blocks ------------------------------------------------------------------------------- */
 
+/*
+ * Makes the compiler hold a computed address in one register. Left alone it
+ * keeps a table's base and the index apart to address fields as base +
+ * index + offset, which costs the fast paths a register they do not have
+ * (see below) for nothing.
+ */
+#define EXP_PIN(x) __asm__("" : "+r"(x))
+
+/*
+ * The allocation fast path: a block of Slot from this processor's list,
+ * charged to Tag, header written. NULL, with nothing changed, whenever that
+ * takes more than a few instructions (an IRQL too high for the kind, empty
+ * list, a tag not found without probing, a damaged free block): the caller
+ * then takes the general path, which does the same and everything else. It
+ * calls nothing and keeps few values live, so an export that inlines it
+ * works mostly in the registers NTAPI lets it clobber (rax, rcx, rdx,
+ * r8-r11), saves few of the other nine, and reaches its slow path with a
+ * tail call.
+ */
+static inline __attribute__((always_inline)) PPOOL_HEADER ExpAllocateSmallFast(ULONG Slot, ULONG Tag)
+{
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[Slot];
+    EXP_PIN(si);
+    if (__builtin_expect(ExpCurrentIrql() > si->MaximumIrql, 0))
+        return NULL;
+    EXP_SECTION section = ExpEnterSection();
+    PEXP_POOL_CPU cpu = ExpCurrentPoolCpu();
+    EXP_PIN(cpu);
+    EXP_FREE_LIST *list = &cpu->Lists[Slot];
+    EXP_PIN(list);
+    PPOOL_HEADER h = list->Head;
+    if (__builtin_expect(h == NULL, 0)) {
+        ExpLeaveSection(section);
+        return NULL;
+    }
+    PEXP_TAG_ENTRY e = ExpTagLookupFast(cpu, Tag);
+    if (__builtin_expect(e == NULL, 0)) {
+        ExpLeaveSection(section);
+        return NULL;
+    }
+    /* A free block is PoolType 0 with its class's size (the rest is checked
+     * when it is freed); anything else is for the general path's bug check. */
+    ULONG v = ExpHeaderUlong(h);
+    if (__builtin_expect((v >> 16) != si->Units, 0)) {
+        ExpLeaveSection(section);
+        return NULL;
+    }
+    v |= si->TypeBits;
+    PEXP_TAG_COUNTS counts = &e->Counts[si->Paged];
+    LONG64 bytes = si->Bytes;
+    EXP_OWNER_ADD(counts->Allocs, 1);
+    EXP_OWNER_ADD(counts->Bytes, bytes);
+    list->Head = ExpNext(h);
+    list->Count--;
+    ExpLeaveSection(section);
+    ExpSetHeaderAllocated(h, v, Tag);
+    return h;
+}
+
 static inline __attribute__((always_inline)) PVOID ExpAllocateSmall(ULONG Kind, UCHAR Type, SIZE_T Bytes, ULONG Tag,
                                                                       ULONG Attributes)
 {
     SIZE_T need = Bytes + EXP_UNIT + ((Attributes & EXP_ALLOC_CACHE_ALIGNED) ? EXP_ALIGN_EXTRA : 0);
     ULONG cls = ExpUnitsToClass[(need + EXP_UNIT - 1) / EXP_UNIT];
-    ULONG units = ExpClassUnits[cls];
+    ULONG slot = ExpSlotOf(Kind, cls);
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[slot];
 
     EXP_SECTION section = ExpEnterSection();
     PEXP_POOL_CPU cpu = ExpCurrentPoolCpu();
-    EXP_FREE_LIST *list = &cpu->Lists[Kind][cls];
+    EXP_FREE_LIST *list = &cpu->Lists[slot];
     PPOOL_HEADER h = list->Head;
+    ULONG v;
     if (__builtin_expect(h == NULL, 0)) {
         ExpLeaveSection(section);
-        h = ExpAllocateSmallSlow(Kind, cls, Tag);
+        h = ExpAllocateSmallSlow(slot, Tag);
         if (h == NULL)
             return NULL;
+        v = ExpHeaderUlong(h);
     } else {
-        ULONG v = ExpHeaderUlong(h);
-        if (__builtin_expect(EXP_HDR_TYPE(v) != 0 || EXP_HDR_SIZE(v) != units, 0)) {
+        v = ExpHeaderUlong(h);
+        if (__builtin_expect(EXP_HDR_TYPE(v) != 0 || EXP_HDR_SIZE(v) != si->Units, 0)) {
             /* Written to while free: an overrun of the block before it, or a
              * use after free through a stale pointer to the header. */
             ExpLeaveSection(section);
@@ -499,11 +660,11 @@ static inline __attribute__((always_inline)) PVOID ExpAllocateSmall(ULONG Kind, 
         }
         list->Head = ExpNext(h);
         list->Count--;
-        ExpTagCharge(cpu, Tag, Kind == EXP_KIND_PAGED, (SIZE_T)units * EXP_UNIT);
+        ExpTagCharge(cpu, Tag, si->Paged, si->Bytes);
         ExpLeaveSection(section);
     }
 
-    ExpSetHeaderAllocated(h, Type, Tag);
+    ExpSetHeaderAllocated(h, (v & 0x00FFFFFF) | (ULONG)Type << 24, Tag);
     PUCHAR p = (PUCHAR)(h + 1);
     if ((Attributes & EXP_ALLOC_CACHE_ALIGNED) && ((ULONG_PTR)p & (EXP_CACHE_LINE - 1)) != 0) {
         PUCHAR aligned = (PUCHAR)ALIGN_UP_BY(p, EXP_CACHE_LINE);
@@ -529,25 +690,22 @@ typedef struct _EXP_SMALL_BLOCK {
     PPOOL_HEADER Header; /* the block's own header */
     PPOOL_HEADER Inner;  /* the cache-alignment header before P, or NULL */
     ULONG Ulong1;        /* Header->Ulong1 */
-    ULONG Class;
-    ULONG Kind;
-    ULONG Units;
+    ULONG Slot;
 } EXP_SMALL_BLOCK;
 
 /*
- * Validates P, an address in a carved page, as a live small block and
- * describes it. Bug-checks (nothing changed) when it is not one. This is
+ * Validates P, an address in a page carved for Slot, as a live small block
+ * and describes it. Bug-checks (nothing changed) when it is not one. This is
  * the complete check, which also tells each kind of damage apart; the
- * common case goes through ExpLocateSmall first.
+ * common case goes through ExpCheckSmall first.
  */
-static __attribute__((noinline)) VOID NTAPI ExpLocateSmallSlow(PVOID P, EXP_SMALL_BLOCK *Block)
+static __attribute__((noinline)) VOID NTAPI ExpLocateSmallSlow(PVOID P, ULONG Slot, EXP_SMALL_BLOCK *Block)
 {
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[Slot];
     ULONG_PTR page = (ULONG_PTR)P & ~EXP_PAGE_MASK;
-    EXP_PAGE_HEADER ph = ExpReadPageHeader(page);
-    if (((ULONG_PTR)P & (EXP_UNIT - 1)) != 0 || ph.Magic != ExpPageMagic(page) || ph.Class >= EXP_CLASSES ||
-        ph.Kind >= EXP_KINDS)
+    if (((ULONG_PTR)P & (EXP_UNIT - 1)) != 0)
         ExpBadAddress(P);
-    ULONG units = ExpClassUnits[ph.Class];
+    ULONG units = si->Units;
     PPOOL_HEADER h = (PPOOL_HEADER)P - 1;
     PPOOL_HEADER inner = NULL;
     ULONG v = ExpHeaderUlong(h);
@@ -567,7 +725,7 @@ static __attribute__((noinline)) VOID NTAPI ExpLocateSmallSlow(PVOID P, EXP_SMAL
         ExpBadAddress(P);
     if (EXP_HDR_SIZE(v) == 0)
         KeBugCheckEx(BAD_POOL_HEADER, EX_POOL_BH_ZERO_SIZE, 0, 0, (ULONG_PTR)h);
-    if (EXP_HDR_SIZE(v) != units || EXP_HDR_INDEX(v) != ph.Class)
+    if (EXP_HDR_SIZE(v) != units || EXP_HDR_INDEX(v) != si->Class)
         KeBugCheckEx(BAD_POOL_HEADER, EX_POOL_BH_BLOCK_SIZE, (ULONG_PTR)h, (ULONG_PTR)h + (SIZE_T)units * EXP_UNIT,
                      0);
     ULONG previous = offset == EXP_UNIT ? 0 : units;
@@ -580,91 +738,137 @@ static __attribute__((noinline)) VOID NTAPI ExpLocateSmallSlow(PVOID P, EXP_SMAL
                      (ULONG_PTR)P);
     if ((type & ~EXP_HDR_KNOWN_TYPE_BITS) != 0 || (type & EX_POOL_HEADER_ALIGNED) != 0 ||
         (type & EX_POOL_HEADER_BASE_MASK) == 0 || (type & EX_POOL_HEADER_BASE_MASK) == 3 ||
-        ExpKindOfHeaderType(type) != ph.Kind)
+        ExpKindOfHeaderType(type) != si->Kind)
         KeBugCheckEx(BAD_POOL_CALLER, EX_POOL_BC_CORRUPT_TYPE, (ULONG_PTR)h, v, 0);
     if (inner != NULL && EXP_HDR_TYPE(ExpHeaderUlong(inner)) != (type | EX_POOL_HEADER_ALIGNED))
         KeBugCheckEx(BAD_POOL_CALLER, EX_POOL_BC_CORRUPT_TYPE, (ULONG_PTR)inner, ExpHeaderUlong(inner), 0);
     Block->Header = h;
     Block->Inner = inner;
     Block->Ulong1 = v;
-    Block->Class = ph.Class;
-    Block->Kind = ph.Kind;
-    Block->Units = units;
+    Block->Slot = Slot;
 }
-
-/* The header type each kind of page carries, before the QUOTA and SESSION bits. */
-static const UCHAR ExpKindHeaderType[EXP_KINDS] = {EX_POOL_HEADER_NONPAGED,
-                                                   EX_POOL_HEADER_NONPAGED | EX_POOL_HEADER_NX,
-                                                   EX_POOL_HEADER_PAGED};
 
 /*
- * The common case of ExpLocateSmallSlow in a few instructions: P starts a
- * block of its page's class, and the header is exactly what the pool wrote
- * for a live block there (no cache-alignment header). Anything else takes
- * the complete check.
+ * The common case of ExpLocateSmallSlow in a few instructions, for P in a
+ * page carved for Slot (any page for slot 0, which accepts nothing): P
+ * starts a block of the page (a bit of Starts), and the header is exactly
+ * what the pool wrote for a live block there (no cache-alignment header).
+ * Whatever this accepts the complete check accepts too. *Ulong1 gets the
+ * header's Ulong1.
  */
-static inline __attribute__((always_inline)) VOID ExpLocateSmall(PVOID P, EXP_SMALL_BLOCK *Block)
+static inline __attribute__((always_inline)) BOOLEAN ExpCheckSmall(ULONG_PTR Va, const EXP_SLOT_INFO *Si,
+                                                                    PULONG Ulong1)
 {
-    ULONG_PTR page = (ULONG_PTR)P & ~EXP_PAGE_MASK;
-    EXP_PAGE_HEADER ph = ExpReadPageHeader(page);
-    PPOOL_HEADER h = (PPOOL_HEADER)P - 1;
-    ULONG offset = (ULONG)((ULONG_PTR)h - page) - EXP_UNIT; /* wraps for a header in the page header */
-    if (__builtin_expect(ph.Magic == ExpPageMagic(page) && ph.Class < EXP_CLASSES && ph.Kind < EXP_KINDS &&
-                             ((ULONG_PTR)P & (EXP_UNIT - 1)) == 0,
-                         1)) {
-        ULONG units = ExpClassUnits[ph.Class];
-        ULONG index = (ULONG)(((ULONG64)offset * ExpClassReciprocal[ph.Class]) >> 32);
-        ULONG v = ExpHeaderUlong(h);
-        ULONG expected = EXP_HDR_MAKE(offset ? units : 0, ph.Class, units, 0);
-        ULONG type = EXP_HDR_TYPE(v);
-        if (__builtin_expect(index * units * EXP_UNIT == offset && index < ExpClassBlocks[ph.Class] &&
-                                 (v & 0x00FFFFFF) == expected &&
-                                 (type & ~(ULONG)(EX_POOL_HEADER_QUOTA | EX_POOL_HEADER_SESSION)) ==
-                                     ExpKindHeaderType[ph.Kind],
-                             1)) {
-            Block->Header = h;
-            Block->Inner = NULL;
-            Block->Ulong1 = v;
-            Block->Class = ph.Class;
-            Block->Kind = ph.Kind;
-            Block->Units = units;
-            return;
-        }
-    }
-    ExpLocateSmallSlow(P, Block);
+    ULONG unit = (ULONG)(Va / EXP_UNIT) & 0xFF; /* 0, never a block's, for a page-aligned P */
+    if (__builtin_expect((Va & (EXP_UNIT - 1)) != 0 || !((Si->Starts[unit / 64] >> (unit % 64)) & 1), 0))
+        return FALSE;
+    ULONG v = ExpHeaderUlong((PPOOL_HEADER)Va - 1);
+    /* A page's first block has no block before it: PreviousSize 0. */
+    ULONG expected = unit == 2 ? Si->Header & ~0xFFu : Si->Header;
+    *Ulong1 = v;
+    return (v & ~EXP_HDR_OPTIONAL_TYPE_BITS) == expected;
 }
 
-static inline __attribute__((always_inline)) VOID ExpFreeSmall(PVOID P, ULONG Tag)
+static inline __attribute__((always_inline)) VOID ExpLocateSmall(PVOID P, ULONG Slot, EXP_SMALL_BLOCK *Block)
+{
+    ULONG v;
+    if (__builtin_expect(ExpCheckSmall((ULONG_PTR)P, &ExpSlotInfo[Slot], &v), 1)) {
+        Block->Header = (PPOOL_HEADER)P - 1;
+        Block->Inner = NULL;
+        Block->Ulong1 = v;
+        Block->Slot = Slot;
+        return;
+    }
+    ExpLocateSmallSlow(P, Slot, Block);
+}
+
+/* The complete free of P, in a page carved for Slot. */
+static inline __attribute__((always_inline)) VOID ExpFreeSmall(PVOID P, ULONG Slot, ULONG Tag)
 {
     EXP_SMALL_BLOCK b;
-    ExpLocateSmall(P, &b);
+    ExpLocateSmall(P, Slot, &b);
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[Slot];
     ULONG type = EXP_HDR_TYPE(b.Ulong1);
     KIRQL irql = ExpCurrentIrql();
-    if (__builtin_expect(irql > ExpMaximumIrql(b.Kind), 0))
+    if (__builtin_expect(irql > si->MaximumIrql, 0))
         KeBugCheckEx(BAD_POOL_CALLER, EX_POOL_BC_FREE_IRQL, irql, ExpPoolTypeOfHeaderType(type), (ULONG_PTR)P);
     ULONG owner = ExpHeaderTag(b.Header);
     if (__builtin_expect(Tag != 0 && Tag != owner, 0))
         KeBugCheckEx(BAD_POOL_CALLER, EX_POOL_BC_WRONG_TAG, (ULONG_PTR)P, owner, Tag);
 
-    ExpSetHeaderType(b.Header, 0);
+    ExpSetHeaderUlong(b.Header, b.Ulong1 & 0x00FFFFFF);
     if (b.Inner != NULL)
         ExpSetHeaderType(b.Inner, EX_POOL_HEADER_ALIGNED); /* a second free through P is a double free */
-    ExpPoison(b.Header + 1, (SIZE_T)b.Units * EXP_UNIT - EXP_UNIT);
+    ExpPoison(b.Header + 1, (SIZE_T)si->Bytes - EXP_UNIT);
 
     EXP_SECTION section = ExpEnterSection();
     PEXP_POOL_CPU cpu = ExpCurrentPoolCpu();
-    ExpTagCredit(cpu, owner, b.Kind == EXP_KIND_PAGED, (SIZE_T)b.Units * EXP_UNIT);
+    ExpTagCredit(cpu, owner, si->Paged, si->Bytes);
 #ifdef EXP_POOL_ASAN
     EXP_CUT cuts[EXP_QUARANTINE_CUTS];
-    ULONG n = ExpQuarantine(cpu, b.Header, b.Units, cuts);
+    ULONG n = ExpQuarantine(cpu, b.Header, si->Units, cuts);
     ExpLeaveSection(section);
     for (ULONG i = 0; i < n; i++)
-        ExpDepotPush(cuts[i].Kind, cuts[i].Class, cuts[i].Chain);
+        ExpDepotPush(cuts[i].Slot, cuts[i].Chain);
 #else
-    PPOOL_HEADER cut = ExpPushFree(cpu, b.Kind, b.Class, b.Header);
+    PPOOL_HEADER cut = ExpPushFree(cpu, Slot, b.Header);
     ExpLeaveSection(section);
     if (__builtin_expect(cut != NULL, 0))
-        ExpDepotPush(b.Kind, b.Class, cut);
+        ExpDepotPush(Slot, cut);
+#endif
+}
+
+/*
+ * The free fast path: P is a live plain small block, freed at an IRQL its
+ * kind allows, with its own tag (or none), whose tag is found without
+ * probing and whose list has room. Then it goes on this processor's list and
+ * TRUE comes back; otherwise nothing has changed and the caller takes the
+ * complete path (which bug-checks whatever is wrong). Like the allocation
+ * fast path it calls nothing. ASan builds always take the complete path:
+ * their frees go through the quarantine.
+ *
+ * Once the tag check has passed, *Tag becomes the block's own tag, which
+ * passes the complete path's check just the same; the caller's tag is then
+ * dead, which spares a register the slow-path tail call would otherwise
+ * have to keep it in.
+ */
+static inline __attribute__((always_inline)) BOOLEAN ExpFreeSmallFast(PVOID P, PULONG Tag)
+{
+#ifdef EXP_POOL_ASAN
+    UNREFERENCED_PARAMETER(P);
+    UNREFERENCED_PARAMETER(Tag);
+    return FALSE;
+#else
+    ULONG_PTR va = (ULONG_PTR)P;
+    ULONG slot = ExpSlabSlot(va);
+    const EXP_SLOT_INFO *si = &ExpSlotInfo[slot];
+    EXP_PIN(si);
+    ULONG v;
+    if (__builtin_expect(!ExpCheckSmall(va, si, &v) || ExpCurrentIrql() > si->MaximumIrql, 0))
+        return FALSE;
+    PPOOL_HEADER h = (PPOOL_HEADER)P - 1;
+    ULONG owner = ExpHeaderTag(h);
+    if (__builtin_expect(*Tag != 0 && *Tag != owner, 0))
+        return FALSE;
+    *Tag = owner;
+    EXP_SECTION section = ExpEnterSection();
+    PEXP_POOL_CPU cpu = ExpCurrentPoolCpu();
+    EXP_PIN(cpu);
+    PEXP_TAG_ENTRY e = ExpTagLookupFast(cpu, owner);
+    EXP_FREE_LIST *list = &cpu->Lists[slot];
+    if (__builtin_expect(e == NULL || list->Count >= si->Limit, 0)) {
+        ExpLeaveSection(section);
+        return FALSE;
+    }
+    PEXP_TAG_COUNTS counts = &e->Counts[si->Paged];
+    LONG64 bytes = si->Bytes;
+    EXP_OWNER_ADD(counts->Frees, 1);
+    EXP_OWNER_ADD(counts->Bytes, -bytes);
+    ExpSetHeaderFree(h, v & 0x00FFFFFF, list->Head);
+    list->Head = h;
+    list->Count++;
+    ExpLeaveSection(section);
+    return TRUE;
 #endif
 }
 
@@ -771,7 +975,7 @@ static BOOLEAN ExpBigInsert(const EXP_BIG_ENTRY *Entry)
 
         SIZE_T capacity = seen ? seen * 2 : EXP_BIG_INITIAL_SLOTS;
         SIZE_T pages = capacity * sizeof(EXP_BIG_ENTRY) / EXP_PAGE_SIZE;
-            PEXP_BIG_ENTRY grown = MiAllocatePoolPages(pages, TRUE);
+        PEXP_BIG_ENTRY grown = MiAllocatePoolPages(pages, TRUE);
         if (grown == NULL)
             return FALSE;
         RtlZeroMemory(grown, pages * EXP_PAGE_SIZE);
@@ -832,7 +1036,7 @@ static __attribute__((noinline)) PVOID NTAPI ExpAllocateBig(ULONG Kind, UCHAR Ty
         arch_restore_interrupts(interrupts);
     }
     if (p == NULL) {
-            p = MiAllocatePoolPages(pages, Kind != EXP_KIND_NONPAGED_EXECUTE);
+        p = MiAllocatePoolPages(pages, Kind != EXP_KIND_NONPAGED_EXECUTE);
         if (p == NULL)
             return NULL;
     }
@@ -939,17 +1143,6 @@ static ULONG ExpDecodePoolType(ULONG PoolType, SIZE_T Bytes, ULONG Tag, PULONG A
     return (PoolType & POOL_NX_ALLOCATION) ? EXP_KIND_NONPAGED_NX : EXP_KIND_NONPAGED_EXECUTE;
 }
 
-static inline BOOLEAN ExpTagHasLetterOrDigit(ULONG Tag)
-{
-    for (ULONG i = 0; i < 4; i++) {
-        UCHAR c = (UCHAR)(Tag >> (8 * i));
-        UCHAR lower = c | 0x20;
-        if ((c >= '0' && c <= '9') || (lower >= 'a' && lower <= 'z'))
-            return TRUE;
-    }
-    return FALSE;
-}
-
 /* The checks every allocation makes (PoolType is what the caller passed, for
  * the bug check parameters). */
 static inline VOID ExpCheckRequest(ULONG Kind, ULONG PoolType, SIZE_T Bytes, ULONG Tag, PVOID Caller)
@@ -994,42 +1187,58 @@ static __attribute__((noinline)) PVOID NTAPI ExpAllocateWithPoolType(ULONG PoolT
     return ExpAllocate(kind, attributes | ExtraAttributes, Bytes, Tag, Caller);
 }
 
-static inline __attribute__((always_inline)) VOID ExpFree(PVOID P, ULONG Tag)
+/* Every free the fast path declines: big blocks, bad addresses, and small
+ * blocks that need the complete check, the depot or (ASan) the quarantine. */
+static __attribute__((noinline)) VOID NTAPI ExpFreeSlow(PVOID P, ULONG Tag)
 {
     ULONG_PTR va = (ULONG_PTR)P;
-    if (__builtin_expect((va & EXP_PAGE_MASK) != 0 && ExpIsSlabPage(va & ~EXP_PAGE_MASK), 1)) {
-        ExpFreeSmall(P, Tag);
+    if ((va & EXP_PAGE_MASK) == 0) {
+        ExpFreeBig(P, Tag);
         return;
     }
-    if ((va & EXP_PAGE_MASK) != 0)
+    ULONG slot = ExpSlabSlot(va);
+    if (slot == 0)
         ExpBadAddress(P);
-    ExpFreeBig(P, Tag);
+    ExpFreeSmall(P, slot, Tag);
+}
+
+static inline __attribute__((always_inline)) VOID ExpFree(PVOID P, ULONG Tag)
+{
+    if (__builtin_expect(ExpFreeSmallFast(P, &Tag), 1))
+        return;
+    ExpFreeSlow(P, Tag);
+}
+
+/* ExAllocatePoolWithTag's general path; four arguments, so that the export
+ * reaches it with a tail call. */
+static __attribute__((noinline)) PVOID NTAPI ExpAllocatePoolWithTagSlow(ULONG PoolType, SIZE_T Bytes, ULONG Tag,
+                                                                       PVOID Caller)
+{
+    return ExpAllocateWithPoolType(PoolType, Bytes, Tag, 0, Caller);
 }
 
 /* ---- exports ------------------------------------------------------------------------------------- */
 
 PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
-    /* The common request (plain paged, nonpaged or NX pool, a small block, a
-     * tag starting with a letter or digit, an IRQL the type allows) goes
-     * straight to the free lists; everything else, including every request
-     * that must bug-check, takes the general path. */
+    /* The common request (plain paged, nonpaged or NX pool, a small block, an
+     * IRQL the type allows, a tag this processor counted before, which
+     * proves it valid: see ExpTagEntry) goes straight to the free lists;
+     * everything else, including every request that must bug-check, takes
+     * the general path. */
     ULONG t = (ULONG)PoolType;
-    UCHAR first = (UCHAR)Tag;
-    UCHAR lower = first | 0x20;
     if (__builtin_expect((t & ~(ULONG)(PagedPool | POOL_NX_ALLOCATION)) == 0 &&
-                             NumberOfBytes - 1 < EX_POOL_SMALL_MAXIMUM &&
-                             ((UCHAR)(lower - 'a') < 26 || (UCHAR)(first - '0') < 10),
+                             NumberOfBytes - 1 < EX_POOL_SMALL_MAXIMUM,
                          1)) {
-        ULONG kind = (t & PagedPool) ? EXP_KIND_PAGED
-                                     : (t & POOL_NX_ALLOCATION) ? EXP_KIND_NONPAGED_NX : EXP_KIND_NONPAGED_EXECUTE;
-        if (__builtin_expect(ExpCurrentIrql() <= ExpMaximumIrql(kind), 1)) {
-            PVOID p = ExpAllocateSmall(kind, ExpHeaderTypeOf(kind, 0), NumberOfBytes, Tag, 0);
-            if (__builtin_expect(p != NULL, 1))
-                return p;
+        ULONG slot = ExpPlainTypeSlot[(t | t >> 8) & 3] +
+                     ExpUnitsToClass[(NumberOfBytes + 2 * EXP_UNIT - 1) / EXP_UNIT];
+        PPOOL_HEADER h = ExpAllocateSmallFast(slot, Tag);
+        if (__builtin_expect(h != NULL, 1)) {
+            ExpUnpoison(h + 1, NumberOfBytes);
+            return h + 1;
         }
     }
-    return ExpAllocateWithPoolType(t, NumberOfBytes, Tag, 0, EXP_CALLER());
+    return ExpAllocatePoolWithTagSlow(t, NumberOfBytes, Tag, EXP_CALLER());
 }
 
 PVOID NTAPI ExAllocatePool(POOL_TYPE PoolType, SIZE_T NumberOfBytes)
@@ -1229,11 +1438,12 @@ SIZE_T NTAPI ExQueryPoolBlockSize(PVOID PoolBlock, PBOOLEAN QuotaCharged)
         size = e.Pages * EXP_PAGE_SIZE;
         quota = (e.Type & EX_POOL_HEADER_QUOTA) != 0;
     } else {
-        if (!ExpIsSlabPage(va & ~EXP_PAGE_MASK))
+        ULONG slot = ExpSlabSlot(va);
+        if (slot == 0)
             ExpBadAddress(PoolBlock);
         EXP_SMALL_BLOCK b;
-        ExpLocateSmall(PoolBlock, &b);
-        size = (SIZE_T)((PUCHAR)b.Header + (SIZE_T)b.Units * EXP_UNIT - (PUCHAR)PoolBlock);
+        ExpLocateSmall(PoolBlock, slot, &b);
+        size = (SIZE_T)((PUCHAR)b.Header + ExpSlotInfo[b.Slot].Bytes - (PUCHAR)PoolBlock);
         quota = (EXP_HDR_TYPE(b.Ulong1) & EX_POOL_HEADER_QUOTA) != 0;
     }
     ExpUnpoison(PoolBlock, size);

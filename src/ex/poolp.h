@@ -52,6 +52,7 @@ void __asan_unpoison_memory_region(void const volatile *addr, SIZE_T size);
 #define EXP_KIND_NONPAGED_NX 1
 #define EXP_KIND_PAGED 2
 #define EXP_CLASSES 30
+#define EXP_SLOTS (1 + EXP_KINDS * EXP_CLASSES) /* slot = 1 + kind * EXP_CLASSES + class; 0: none */
 #define EXP_BIG_CACHE_PAGES 4    /* freed big runs of 1..4 pages are kept per processor */
 #define EXP_BIG_CACHE_DEPTH 8
 #define EXP_TAG_SLOTS 256        /* per-processor tag table (power of 2) */
@@ -61,8 +62,10 @@ void __asan_unpoison_memory_region(void const volatile *addr, SIZE_T size);
 
 /*
  * The first 16 bytes of every small-block page: which size class and kind
- * the page was carved for. Magic mixes in the page address so a big
- * allocation's data (or a stale page) is unlikely to pass for a header.
+ * the page was carved for, for whoever inspects memory (a debugger, a
+ * dump). The pool itself asks the carved-page map (pool.c), which no
+ * driver's underrun can reach. Magic mixes in the page address so a big
+ * allocation's data (or a stale page) is unlikely to pass for one.
  */
 typedef struct _EXP_PAGE_HEADER {
     ULONG Magic;
@@ -81,13 +84,16 @@ static inline ULONG ExpPageMagic(ULONG_PTR Page)
 
 /* ---- accounting entries ---------------------------------------------------------------- */
 
-/* Index 0 nonpaged, 1 paged. */
+typedef struct _EXP_TAG_COUNTS {
+    volatile LONG64 Allocs;
+    volatile LONG64 Frees;
+    volatile LONG64 Bytes;
+} EXP_TAG_COUNTS, *PEXP_TAG_COUNTS;
+
 typedef struct DECLSPEC_ALIGN(64) _EXP_TAG_ENTRY {
     volatile ULONG Tag; /* 0 = empty slot */
     ULONG Reserved;
-    volatile LONG64 Allocs[2];
-    volatile LONG64 Frees[2];
-    volatile LONG64 Bytes[2];
+    EXP_TAG_COUNTS Counts[2]; /* 0 nonpaged, 1 paged */
 } EXP_TAG_ENTRY, *PEXP_TAG_ENTRY;
 
 /* ---- per-processor state ---------------------------------------------------------------- */
@@ -99,12 +105,14 @@ typedef struct _EXP_FREE_LIST {
 } EXP_FREE_LIST;
 
 typedef struct DECLSPEC_ALIGN(64) _EXP_POOL_CPU {
-    EXP_FREE_LIST Lists[EXP_KINDS][EXP_CLASSES];
+    /* First, with the lists that follow: every fast-path allocation and free
+     * reads these, so they share the structure's first cache line. */
+    ULONG CachedTag; /* the last tag looked up here and its entry in Tags (0: none) */
+    PEXP_TAG_ENTRY CachedEntry;
+    PEXP_TAG_ENTRY Tags; /* EXP_TAG_SLOTS entries, or NULL before ExInitializePool */
+    EXP_FREE_LIST Lists[EXP_SLOTS]; /* by slot; 0 unused */
     PVOID BigCache[EXP_KINDS][EXP_BIG_CACHE_PAGES][EXP_BIG_CACHE_DEPTH];
     UCHAR BigCount[EXP_KINDS][EXP_BIG_CACHE_PAGES];
-    PEXP_TAG_ENTRY Tags; /* EXP_TAG_SLOTS entries, or NULL before ExInitializePool */
-    ULONG CachedTag;     /* the last tag counted here and its entry in Tags (0: none) */
-    PEXP_TAG_ENTRY CachedEntry;
     /* ASan builds: freed small blocks wait here (FIFO) before reuse. */
     PPOOL_HEADER QuarantineHead;
     PPOOL_HEADER QuarantineTail;
@@ -113,9 +121,18 @@ typedef struct DECLSPEC_ALIGN(64) _EXP_POOL_CPU {
 
 extern EXP_POOL_CPU ExpPoolCpu[ARCH_MAX_CPUS];
 
+/* gs:[0x1a4], what KeGetCurrentProcessorIndex returns, read straight into a
+ * 64-bit register (a 32-bit load zero-extends) to index with. */
+static inline ULONG_PTR ExpCurrentProcessorIndex(void)
+{
+    ULONG_PTR n;
+    __asm__ volatile("movl %%gs:0x1a4, %k0" : "=r"(n));
+    return n;
+}
+
 static inline PEXP_POOL_CPU ExpCurrentPoolCpu(void)
 {
-    return &ExpPoolCpu[KeGetCurrentProcessorIndex()];
+    return &ExpPoolCpu[ExpCurrentProcessorIndex()];
 }
 
 /* gs:[0x50], what KeGetCurrentIrql returns, without the call. */
@@ -152,10 +169,50 @@ static inline VOID ExpUnlock(volatile LONG *Lock)
 #define EXP_OWNER_ADD(field, delta) \
     __atomic_store_n(&(field), __atomic_load_n(&(field), __ATOMIC_RELAXED) + (delta), __ATOMIC_RELAXED)
 
-/* Tag's entry in Cpu's table, claiming one if needed; NULL when the count
- * must go to the global table (ExpTagCountGlobal). Updates the cache. */
+/* The rule every allocation's tag must pass (BAD_POOL_CALLER 0x9D otherwise). */
+static inline BOOLEAN ExpTagHasLetterOrDigit(ULONG Tag)
+{
+    for (ULONG i = 0; i < 4; i++) {
+        UCHAR c = (UCHAR)(Tag >> (8 * i));
+        UCHAR lower = c | 0x20;
+        if ((c >= '0' && c <= '9') || (lower >= 'a' && lower <= 'z'))
+            return TRUE;
+    }
+    return FALSE;
+}
+
+/*
+ * Tag's entry in Cpu's table, claiming one if needed; NULL when the count
+ * must go to the global table (ExpTagCountGlobal). Updates the cache.
+ * Processor tables (and the cache) only ever hold tags that pass
+ * ExpTagHasLetterOrDigit, so 0 in particular is never found: the allocation
+ * fast path takes a tag found there as one an earlier allocation checked.
+ */
 PEXP_TAG_ENTRY NTAPI ExpTagEntry(PEXP_POOL_CPU Cpu, ULONG Tag);
 VOID NTAPI ExpTagCountGlobal(ULONG Tag, ULONG Paged, LONG64 Allocs, LONG64 Frees, LONG64 Bytes);
+
+/* Where Tag's entry sits when it found its home slot (ExpCpuEntry probes from there). */
+static inline ULONG ExpTagHome(ULONG Tag)
+{
+    _Static_assert(EXP_TAG_SLOTS == 1 << 8, "hash width");
+    return (Tag * 0x9E3779B1u) >> (32 - 8);
+}
+
+/*
+ * Tag's entry in Cpu's table if finding it takes no probing: the cached
+ * entry, or the tag's home slot. NULL otherwise (the caller takes a path
+ * that may call ExpTagEntry). Never claims a slot, so it needs no call.
+ */
+static inline __attribute__((always_inline)) PEXP_TAG_ENTRY ExpTagLookupFast(PEXP_POOL_CPU Cpu, ULONG Tag)
+{
+    if (Cpu->CachedTag == Tag)
+        return Cpu->CachedEntry; /* NULL while nothing is cached (CachedTag 0) */
+    PEXP_TAG_ENTRY table = __atomic_load_n(&Cpu->Tags, __ATOMIC_ACQUIRE);
+    if (table == NULL || Tag == 0) /* an empty slot's Tag is 0 */
+        return NULL;
+    PEXP_TAG_ENTRY e = &table[ExpTagHome(Tag)];
+    return __atomic_load_n(&e->Tag, __ATOMIC_ACQUIRE) == Tag ? e : NULL;
+}
 
 static inline __attribute__((always_inline)) VOID ExpTagCharge(PEXP_POOL_CPU Cpu, ULONG Tag, ULONG Paged,
                                                                 SIZE_T Bytes)
@@ -165,8 +222,8 @@ static inline __attribute__((always_inline)) VOID ExpTagCharge(PEXP_POOL_CPU Cpu
         ExpTagCountGlobal(Tag, Paged, 1, 0, (LONG64)Bytes);
         return;
     }
-    EXP_OWNER_ADD(e->Allocs[Paged], 1);
-    EXP_OWNER_ADD(e->Bytes[Paged], (LONG64)Bytes);
+    EXP_OWNER_ADD(e->Counts[Paged].Allocs, 1);
+    EXP_OWNER_ADD(e->Counts[Paged].Bytes, (LONG64)Bytes);
 }
 
 static inline __attribute__((always_inline)) VOID ExpTagCredit(PEXP_POOL_CPU Cpu, ULONG Tag, ULONG Paged,
@@ -177,8 +234,8 @@ static inline __attribute__((always_inline)) VOID ExpTagCredit(PEXP_POOL_CPU Cpu
         ExpTagCountGlobal(Tag, Paged, 0, 1, -(LONG64)Bytes);
         return;
     }
-    EXP_OWNER_ADD(e->Frees[Paged], 1);
-    EXP_OWNER_ADD(e->Bytes[Paged], -(LONG64)Bytes);
+    EXP_OWNER_ADD(e->Counts[Paged].Frees, 1);
+    EXP_OWNER_ADD(e->Counts[Paged].Bytes, -(LONG64)Bytes);
 }
 
 /* Gives every started processor its tag table; <= DISPATCH_LEVEL, no

@@ -11,7 +11,9 @@
  * processors means anything. A global table (ExpGlobalTags) is the
  * directory of every tag seen (for snapshots) and takes the counts itself,
  * with atomics, before the per-processor tables exist or when a processor's
- * table has no room for a tag.
+ * table has no room for a tag. Processor tables hold only tags an
+ * allocation may carry (see ExpTagEntry), which the allocation fast path
+ * relies on.
  *
  * Locking: none. Tags are claimed in a slot once and never removed (a
  * compare-exchange in the global table; a release store by the owning
@@ -24,7 +26,8 @@
 
 static EXP_TAG_ENTRY ExpGlobalTags[EXP_GLOBAL_TAG_SLOTS];
 /* Counts for tags that found no room anywhere (more than
- * EXP_GLOBAL_TAG_SLOTS distinct tags); reported as tag "????". */
+ * EXP_GLOBAL_TAG_SLOTS distinct tags), and for tags no allocation could
+ * carry (only a damaged header brings one); reported as tag "????". */
 static EXP_TAG_ENTRY ExpOverflowTag;
 #define EXP_OVERFLOW_TAG 0x3F3F3F3F
 
@@ -37,6 +40,8 @@ static inline ULONG ExpTagHash(ULONG Tag)
  * if absent (or the directory is full). */
 static PEXP_TAG_ENTRY ExpGlobalEntry(ULONG Tag, BOOLEAN Insert)
 {
+    if (Tag == 0) /* would match an empty slot */
+        return NULL;
     ULONG home = ExpTagHash(Tag) >> (32 - 12);
     _Static_assert(EXP_GLOBAL_TAG_SLOTS == 1 << 12, "hash width");
     for (ULONG i = 0; i < EXP_GLOBAL_TAG_SLOTS; i++) {
@@ -60,8 +65,9 @@ static PEXP_TAG_ENTRY ExpGlobalEntry(ULONG Tag, BOOLEAN Insert)
  * for a new tag after registering it in the directory. */
 static PEXP_TAG_ENTRY ExpCpuEntry(PEXP_TAG_ENTRY Table, ULONG Tag, BOOLEAN Insert)
 {
-    ULONG home = ExpTagHash(Tag) >> (32 - 8);
-    _Static_assert(EXP_TAG_SLOTS == 1 << 8, "hash width");
+    if (Tag == 0) /* would match an empty slot */
+        return NULL;
+    ULONG home = ExpTagHome(Tag); /* the slot ExpTagLookupFast tries */
     for (ULONG i = 0; i < EXP_TAG_PROBES; i++) {
         PEXP_TAG_ENTRY e = &Table[(home + i) & (EXP_TAG_SLOTS - 1)];
         ULONG t = __atomic_load_n(&e->Tag, __ATOMIC_ACQUIRE);
@@ -80,6 +86,10 @@ static PEXP_TAG_ENTRY ExpCpuEntry(PEXP_TAG_ENTRY Table, ULONG Tag, BOOLEAN Inser
 
 PEXP_TAG_ENTRY NTAPI ExpTagEntry(PEXP_POOL_CPU Cpu, ULONG Tag)
 {
+    /* Only a header damaged behind the pool's back brings a tag no
+     * allocation could have had (a free credits the tag in the header). */
+    if (!ExpTagHasLetterOrDigit(Tag))
+        return NULL;
     PEXP_TAG_ENTRY table = __atomic_load_n(&Cpu->Tags, __ATOMIC_ACQUIRE);
     PEXP_TAG_ENTRY e = table ? ExpCpuEntry(table, Tag, TRUE) : NULL;
     if (e != NULL) {
@@ -91,12 +101,14 @@ PEXP_TAG_ENTRY NTAPI ExpTagEntry(PEXP_POOL_CPU Cpu, ULONG Tag)
 
 VOID NTAPI ExpTagCountGlobal(ULONG Tag, ULONG Paged, LONG64 Allocs, LONG64 Frees, LONG64 Bytes)
 {
-    PEXP_TAG_ENTRY e = ExpGlobalEntry(Tag, TRUE);
+    /* A tag no allocation could have had (see ExpTagEntry) counts as "????";
+     * 0 in particular would match an empty directory slot. */
+    PEXP_TAG_ENTRY e = ExpTagHasLetterOrDigit(Tag) ? ExpGlobalEntry(Tag, TRUE) : NULL;
     if (e == NULL)
         e = &ExpOverflowTag;
-    __atomic_fetch_add(&e->Allocs[Paged], Allocs, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&e->Frees[Paged], Frees, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&e->Bytes[Paged], Bytes, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&e->Counts[Paged].Allocs, Allocs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&e->Counts[Paged].Frees, Frees, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&e->Counts[Paged].Bytes, Bytes, __ATOMIC_RELAXED);
 }
 
 static volatile LONG ExpTrackedCpus;     /* processors known to have a table */
@@ -149,9 +161,9 @@ static BOOLEAN ExpSumTag(ULONG Tag, PEX_POOL_TAG_USAGE Usage)
     for (ULONG i = 0; i < count; i++) {
         found = TRUE;
         for (ULONG k = 0; k < 2; k++) {
-            sums[0][k] += __atomic_load_n(&entries[i]->Allocs[k], __ATOMIC_RELAXED);
-            sums[1][k] += __atomic_load_n(&entries[i]->Frees[k], __ATOMIC_RELAXED);
-            sums[2][k] += __atomic_load_n(&entries[i]->Bytes[k], __ATOMIC_RELAXED);
+            sums[0][k] += __atomic_load_n(&entries[i]->Counts[k].Allocs, __ATOMIC_RELAXED);
+            sums[1][k] += __atomic_load_n(&entries[i]->Counts[k].Frees, __ATOMIC_RELAXED);
+            sums[2][k] += __atomic_load_n(&entries[i]->Counts[k].Bytes, __ATOMIC_RELAXED);
         }
     }
     Usage->Tag = Tag;
@@ -186,8 +198,10 @@ NTSTATUS ExQueryPoolTagSnapshot(PEX_POOL_TAG_USAGE Buffer, ULONG Count, PULONG R
         ULONG tag;
         if (i == EXP_GLOBAL_TAG_SLOTS) {
             /* The overflow entry, only once something landed there. */
-            if (__atomic_load_n(&ExpOverflowTag.Allocs[0], __ATOMIC_RELAXED) == 0 &&
-                __atomic_load_n(&ExpOverflowTag.Allocs[1], __ATOMIC_RELAXED) == 0)
+            if ((__atomic_load_n(&ExpOverflowTag.Counts[0].Allocs, __ATOMIC_RELAXED) |
+                 __atomic_load_n(&ExpOverflowTag.Counts[1].Allocs, __ATOMIC_RELAXED) |
+                 __atomic_load_n(&ExpOverflowTag.Counts[0].Frees, __ATOMIC_RELAXED) |
+                 __atomic_load_n(&ExpOverflowTag.Counts[1].Frees, __ATOMIC_RELAXED)) == 0)
                 break;
             tag = EXP_OVERFLOW_TAG;
         } else {

@@ -811,6 +811,90 @@ static void pool_corrupt_headers_bugcheck(void **state)
     assert_balanced(tag, NonPagedPool, before, 1);
 }
 
+/*
+ * Every 16-byte step inside a block, and every misaligned address, is a pool
+ * address that starts no block: BAD_ADDRESS for the free and the size query,
+ * and the block stays allocated. The block is zeroed first, so no header-like
+ * data sits before any of those addresses.
+ */
+static void pool_interior_addresses_bugcheck(void **state)
+{
+    const ULONG tag = TAG('T', 'p', 'i', 'a');
+    usage before = tag_usage(tag, NonPagedPool);
+    static const SIZE_T sizes[] = {40, 200, 1000, 2000, EX_POOL_SMALL_MAXIMUM};
+    for (ULONG i = 0; i < RTL_NUMBER_OF(sizes); i++) {
+        PUCHAR p = ExAllocatePoolWithTag(NonPagedPoolNx, sizes[i], tag);
+        assert_non_null(p);
+        SIZE_T usable = ExQueryPoolBlockSize(p, NULL);
+        RtlZeroMemory(p, usable);
+        for (SIZE_T off = 16; off < usable; off += 16) {
+            expect_bugcheck(BAD_POOL_CALLER, ExFreePoolWithTag(p + off, tag));
+            assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+            assert_ptr_equal(ntos_last_bugcheck.Parameter[1], p + off);
+            expect_bugcheck(BAD_POOL_CALLER, ExFreePool(p + off));
+            assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+        }
+        expect_bugcheck(BAD_POOL_CALLER, ExQueryPoolBlockSize(p + usable / 32 * 16, NULL));
+        assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+        for (SIZE_T off = 1; off < 16; off++) {
+            expect_bugcheck(BAD_POOL_CALLER, ExFreePoolWithTag(p + off, tag));
+            assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+        }
+        assert_true(all_zero(p, usable));
+        ExFreePoolWithTag(p, tag);
+    }
+    assert_balanced(tag, NonPagedPool, before, RTL_NUMBER_OF(sizes));
+}
+
+/*
+ * A page's first block (right after the page's own 16-byte header) has
+ * PreviousSize 0 and frees like any other; the address of the page header's
+ * unit is no block, and a first block claiming a block before it is damaged.
+ */
+static void pool_first_block_of_a_page(void **state)
+{
+    const ULONG tag = TAG('T', 'p', 'f', 'b');
+    usage before = tag_usage(tag, PagedPool);
+    /* 600-byte blocks (39 units): six to a page, so a few dozen include a first one. */
+    PUCHAR blocks[64];
+    PUCHAR first = NULL;
+    ULONG n = 0;
+    while (n < RTL_NUMBER_OF(blocks) && first == NULL) {
+        blocks[n] = ExAllocatePoolWithTag(PagedPool, 600, tag);
+        assert_non_null(blocks[n]);
+        if (peek_header(blocks[n]).PreviousSize == 0)
+            first = blocks[n];
+        n++;
+    }
+    assert_non_null(first);
+    assert_int_equal((ULONG_PTR)first & 0xFFF, 32);
+
+    expect_bugcheck(BAD_POOL_CALLER, ExFreePoolWithTag(first - 16, tag));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+    expect_bugcheck(BAD_POOL_CALLER, ExQueryPoolBlockSize(first - 16, NULL));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_ADDRESS);
+
+    POOL_HEADER h = peek_header(first);
+    poke_header_ulong(first, h.Ulong1 | h.BlockSize);
+    expect_bugcheck(BAD_POOL_HEADER, ExFreePoolWithTag(first, tag));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BH_PREVIOUS_SIZE);
+    assert_ptr_equal(ntos_last_bugcheck.Parameter[1], (PPOOL_HEADER)first - 1);
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], 0);
+    poke_header_ulong(first, h.Ulong1);
+
+    /* Freed and handed out again: the same block, PreviousSize still 0. */
+    ExFreePoolWithTag(first, tag);
+    PUCHAR again = ExAllocatePoolWithTag(PagedPool, 600, tag);
+    if (again == first)
+        assert_int_equal(peek_header(again).PreviousSize, 0);
+    for (ULONG i = 0; i < n; i++) {
+        if (blocks[i] != first)
+            ExFreePool(blocks[i]);
+    }
+    ExFreePool(again);
+    assert_balanced(tag, PagedPool, before, n + 1);
+}
+
 #ifndef TEST_ASAN
 /*
  * A free block's header overwritten while it sits on a free list is found
@@ -940,7 +1024,52 @@ static void pool_tag_accounting(void **state)
     assert_balanced(tag, PagedPool, pg, 1);
 }
 
-static char dump_text[8192];
+/*
+ * Many tags in use at once on one processor: some share a home slot in the
+ * processor's table and are found by probing, some may be counted in the
+ * global table; every tag's counts stay exact, whichever free (with or
+ * without the tag) and whichever pool.
+ */
+#define MANY_TAGS 64
+
+static void pool_many_tags(void **state)
+{
+    ULONG tags[MANY_TAGS];
+    usage np[MANY_TAGS], pg[MANY_TAGS];
+    for (ULONG i = 0; i < MANY_TAGS; i++) {
+        /* Some start with a character that is not a letter or digit. */
+        tags[i] = TAG(i % 3 ? 'T' : '#', 'm', 'a' + i % 26, 'a' + i / 26);
+        np[i] = tag_usage(tags[i], NonPagedPool);
+        pg[i] = tag_usage(tags[i], PagedPool);
+    }
+    PVOID blocks[MANY_TAGS];
+    KIRQL old = KfRaiseIrql(APC_LEVEL); /* paged pool still allowed; one processor throughout */
+    for (ULONG round = 0; round < 4; round++) {
+        for (ULONG i = 0; i < MANY_TAGS; i++) {
+            blocks[i] = ExAllocatePoolWithTag((i + round) & 1 ? PagedPool : NonPagedPoolNx, 24 + 8 * i, tags[i]);
+            assert_non_null(blocks[i]);
+            assert_int_equal(peek_header(blocks[i]).PoolTag, tags[i]);
+        }
+        for (ULONG i = MANY_TAGS; i-- > 0;) {
+            if (round & 1)
+                ExFreePool(blocks[i]);
+            else
+                ExFreePoolWithTag(blocks[i], tags[i]);
+        }
+    }
+    KeLowerIrql(old);
+    for (ULONG i = 0; i < MANY_TAGS; i++) {
+        assert_balanced(tags[i], NonPagedPool, np[i], 2);
+        assert_balanced(tags[i], PagedPool, pg[i], 2);
+    }
+    /* A tag without a letter or digit is refused however many valid ones were seen. */
+    expect_bugcheck(BAD_POOL_CALLER, ExAllocatePoolWithTag(NonPagedPoolNx, 24, TAG('#', '#', '#', '#')));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_BAD_TAG);
+    expect_bugcheck(BAD_POOL_CALLER, ExAllocatePoolWithTag(NonPagedPoolNx, 24, 0));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], EX_POOL_BC_ZERO_TAG);
+}
+
+static char dump_text[65536]; /* a line per tag and pool: every test's tags are in the dump */
 static ULONG dump_length;
 
 static VOID dump_hook(PCSTR Text, ULONG Length)
@@ -1337,11 +1466,14 @@ static const struct CMUnitTest pool_tests[] = {
     cmocka_unit_test(pool_bad_irql_bugchecks),
     cmocka_unit_test(pool_bad_frees_bugcheck),
     cmocka_unit_test(pool_corrupt_headers_bugcheck),
+    cmocka_unit_test(pool_interior_addresses_bugcheck),
+    cmocka_unit_test(pool_first_block_of_a_page),
 #ifndef TEST_ASAN
     cmocka_unit_test(pool_free_block_modified_bugchecks),
 #endif
     cmocka_unit_test(pool_asan_poisons_slack_and_free_blocks),
     cmocka_unit_test(pool_tag_accounting),
+    cmocka_unit_test(pool_many_tags),
     cmocka_unit_test(pool_dump_usage),
     cmocka_unit_test(pool_is_the_rtl_hook),
     cmocka_unit_test(pool_property_against_model),
