@@ -127,6 +127,193 @@ avl_fail = [1, 0, 4, 0, 1, 0, 4, 0, 0, 3, 9, 1, 0, 6, 9, 0x7F] + [0, 0, 0, 0] + 
 bitmap_seeds["avl_basic"] = avl
 bitmap_seeds["avl_failures"] = avl_fail
 
+# ---- fuzz_ob ---------------------------------------------------------------------------------
+# Mirrors the decoder in fuzz_ob.c (see its header comment). Slots at the start of an input:
+# 0 "\", 1 the System process, 2 process B, 3 \FuzzRoot; live handles: #0 \FuzzRoot, #1 process B;
+# each new handle takes the lowest free model handle number.
+OB_CREATE_DIR, OB_CREATE_LINK, OB_CREATE_EVENT, OB_OPEN, OB_REFNAME, OB_REFHANDLE, OB_DUP, OB_CLOSE = range(8)
+OB_MAKETEMP, OB_QUERYOBJ, OB_QUERYDIR, OB_QUERYLINK, OB_POINTER, OB_SETFLAGS, OB_EVENT = range(8, 15)
+FUZZROOT = 3
+OBJ_CI, OBJ_OPENIF, OBJ_OPENLINK, OBJ_PERM, OBJ_KERNEL, OBJ_EXCL, OBJ_INHERIT = 1, 2, 4, 8, 16, 32, 64
+# k_access indices
+A_NONE, A_MAX, A_GR, A_GW, A_GE, A_GA, A_DQ, A_DT, A_DQT, A_DIRALL, A_SLQ, A_SLALL = range(12)
+A_EQS, A_EMS, A_EVALL, A_DELETE, A_SYNC, A_RC, A_ASS, A_PDH = range(12, 20)
+T_ANY, T_DIR, T_LINK, T_EVENT, T_PROCESS, T_TYPE = range(6)
+# k_alpha in fuzz_ob.c, index for index (names below use its ASCII letters: a A b B e E i I k K s S 0 ~)
+ALPHA = "aAbBeE.\u00e9\u00c9\u0131iI\u0130kK\u212asS\u017f\uff41\uff21 ?*:\ud800\uffff0~\u03a3\u03c3\u03c2"
+
+
+def h_live(n):
+    return [0, n]             # the n-th live handle
+
+
+def h_kernel_toggle(n):
+    return [15, n]
+
+
+def h_alias(n):
+    return [14 | (1 << 5), n]
+
+
+def h_null():
+    return [17, 0]
+
+
+def h_self():
+    return [18, 0]            # NtCurrentProcess()
+
+
+def c_alpha(text):
+    return [4, len(text) - 1] + [ALPHA.index(ch) for ch in text]
+
+
+def c_slot(slot, case=0):
+    return [0 | (case << 4), slot] + ([0x55] if case == 3 else [])
+
+
+def c_long(n, ch="a"):
+    return [9] + list(struct.pack("<H", n)) + [0, ALPHA.index(ch)]
+
+
+def c_nul(text, at):
+    return [10, len(text) - 1] + [ALPHA.index(ch) for ch in text] + [at]
+
+
+C_DOT, C_DOTDOT, C_EMPTY = [6], [7], [8]
+
+
+def n_abs(slot, comps=(), trailing=False, header=7):
+    """Absolute path of a model slot, then extra components."""
+    comps = list(comps)
+    assert len(comps) <= 3
+    b = 0 | (len(comps) << 3) | (0x20 if trailing else 0)
+    return [b, slot] + sum(comps, []) + [header]
+
+
+def n_rel(handle, comps=(), trailing=False, header=7):
+    """Relative to a handle value."""
+    comps = list(comps)
+    b = 5 | (len(comps) << 3) | (0x20 if trailing else 0)
+    return [b] + handle + sum(comps, []) + [header]
+
+
+def n_special(which, header=7):
+    """0 "", 1 "\\", 2 "\\\\", 3 NULL ObjectName."""
+    return [7, which, header]
+
+
+def attrs(bits, extra=None):
+    return [bits | (0x80 if extra is not None else 0), extra or 0]
+
+
+def create(kind, name, a=(0, 0), access=A_DIRALL, sd=0, flags=0, target=None):
+    op = {"dir": OB_CREATE_DIR, "link": OB_CREATE_LINK, "event": OB_CREATE_EVENT}[kind]
+    out = [op, flags] + list(a) + [access, sd] + name
+    if kind == "link":
+        out += target
+    return out
+
+
+def ob_open(name, api=0, a=(0, 0), access=A_GR, typ=T_ANY):
+    return [OB_OPEN, api] + list(a) + [access, typ] + name
+
+
+def close(h, user=False):
+    return [OB_CLOSE, 1 if user else 0] + h
+
+
+def query_name(h):
+    return [OB_QUERYOBJ, 1] + h + [4]          # ObjectNameInformation, exact length
+
+
+def query_basic(h, length_sel=4):
+    return [OB_QUERYOBJ, 0] + h + [length_sel]
+
+
+def query_dir(h, single=0, size=7, length_sel=4):
+    return [OB_QUERYDIR, single] + h + [size, length_sel, 0]
+
+
+ob_seeds = {
+    # Directory tree, case-insensitive directory names, two events whose names differ only in case.
+    "tree_case": create("dir", n_abs(FUZZROOT, [c_alpha("ab")]), attrs(OBJ_CI))
+    + create("event", n_abs(FUZZROOT, [c_alpha("ab"), c_alpha("E")]), access=A_EVALL)
+    + create("event", n_abs(FUZZROOT, [c_alpha("AB"), c_alpha("e")]), access=A_EVALL)
+    + ob_open(n_abs(FUZZROOT, [c_alpha("aB"), c_alpha("e")]), a=attrs(OBJ_CI), typ=T_EVENT)
+    + ob_open(n_abs(FUZZROOT, [c_alpha("aB"), c_alpha("b")]))
+    + query_dir(h_live(2)) + query_dir(h_live(2), single=1, size=0, length_sel=0)
+    + query_name(h_live(3)) + [OB_EVENT, 0] + h_live(3) + [OB_EVENT, 4] + h_live(4) + close(h_live(2)),
+    # Links: to a missing target, then the target appears; a two-link cycle; OBJ_OPENLINK.
+    "links": create("link", n_abs(FUZZROOT, [c_alpha("k")]), access=A_SLALL,
+                    target=n_abs(FUZZROOT, [c_alpha("s")]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("k")]))
+    + create("dir", n_abs(FUZZROOT, [c_alpha("s")]))
+    + create("event", n_abs(FUZZROOT, [c_alpha("k"), c_alpha("e")]))
+    + create("link", n_abs(FUZZROOT, [c_alpha("Ka")]), target=n_abs(FUZZROOT, [c_alpha("Kb")]))
+    + create("link", n_abs(FUZZROOT, [c_alpha("Kb")]), target=n_abs(FUZZROOT, [c_alpha("Ka")]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("KA")]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("ka")]), api=3, access=A_SLQ)
+    + [OB_QUERYLINK, 0] + h_live(2) + [0, 0] + [OB_QUERYLINK, 2] + h_live(2) + [0, 0],
+    # A permanent child keeps its temporary parent alive after the parent leaves the namespace.
+    "permanent_orphan": create("dir", n_abs(FUZZROOT, [c_alpha("e")]))
+    + create("event", n_abs(FUZZROOT, [c_alpha("e"), c_alpha("i")]), attrs(OBJ_PERM))
+    + close(h_live(3)) + close(h_live(2))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("e"), c_alpha("i")]))
+    + [OB_POINTER, 1, 4, T_ANY, A_DQ, 0, 0]                   # open the orphan by pointer
+    + [OB_POINTER, 3, 4, T_ANY, A_NONE, 0, 0, 4]              # its name is gone
+    + [OB_MAKETEMP, 1] + h_live(2) + [OB_MAKETEMP, 0] + h_live(2),
+    # Handles in another process, OBJ_EXCLUSIVE across processes, duplicate with close-source.
+    "dup_processes": create("event", n_abs(FUZZROOT, [c_alpha("i")]), attrs(OBJ_EXCL), access=A_EVALL)
+    + create("event", n_abs(FUZZROOT, [c_alpha("I")]), access=A_EVALL)
+    + [OB_DUP, 0x10 | 2] + h_live(2) + [0x90, A_NONE, 0, 0]        # exclusive into B: denied, source closed
+    + [OB_DUP, 0x10 | 1] + h_live(2) + [0x90, A_NONE, 0, 0]        # y into B, same access
+    + [OB_DUP, 0x08 | 3] + [0x90] + h_live(2) + [A_NONE, 0, 0]     # back from B, close source
+    + [OB_DUP, 5] + h_live(3) + [A_GR, OBJ_INHERIT, 0]
+    + [OB_DUP, 0] + h_live(3) + [A_EQS, OBJ_KERNEL, 0]
+    + [OB_REFHANDLE, 1] + h_kernel_toggle(4) + [T_EVENT, A_EQS],
+    # Hostile counted strings and components.
+    "hostile_names": create("dir", n_abs(FUZZROOT, [c_alpha("a")], header=0))      # odd Length
+    + create("dir", n_abs(FUZZROOT, [c_alpha("a")], header=1))                    # Length > MaximumLength
+    + create("dir", n_abs(FUZZROOT, [c_alpha("a")], header=2))                    # NULL Buffer
+    + create("dir", n_abs(FUZZROOT, [c_alpha("a")], header=3))                    # misaligned Buffer
+    + create("dir", n_abs(FUZZROOT, [C_DOTDOT]))
+    + create("dir", n_abs(FUZZROOT, [C_DOT, C_EMPTY]))
+    + create("dir", n_abs(FUZZROOT, [c_nul("ab", 1)]))
+    + create("dir", n_abs(FUZZROOT, [c_alpha("i")], trailing=True))
+    + create("dir", n_special(1)) + create("dir", n_special(1), attrs(OBJ_OPENIF))
+    + ob_open(n_special(0)) + ob_open(n_special(3)) + ob_open(n_special(2))
+    + create("dir", n_rel(h_live(0), [c_alpha("a")], header=4))
+    + ob_open(n_rel(h_live(0), [C_DOTDOT])),
+    # Long names: a 32K-character component, a name past the 64 KB path limit through a link.
+    "long_names": create("dir", n_abs(FUZZROOT, [c_long(30000)]))
+    + create("link", n_abs(FUZZROOT, [c_alpha("k")]), target=n_abs(FUZZROOT, [c_long(30000)]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("k"), c_long(10000, "b")]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("k"), c_long(2000, "b")])) + query_name(h_live(2)),
+    # Explicit security descriptors, inheritance into a child, UserMode opens that run SeAccessCheck.
+    "security": create("dir", n_abs(FUZZROOT, [c_alpha("S")]), sd=0xC4)
+    + create("event", n_abs(FUZZROOT, [c_alpha("S"), c_alpha("e")]))
+    + ob_open(n_abs(FUZZROOT, [c_alpha("S"), c_alpha("e")]), api=5, access=A_GR)
+    + ob_open(n_abs(FUZZROOT, [c_alpha("S"), c_alpha("e")]), api=5, access=A_DELETE)
+    + ob_open(n_abs(FUZZROOT, [c_alpha("S")]), api=0, a=attrs(0, 0), access=A_MAX)
+    + create("dir", n_abs(FUZZROOT, [c_alpha("b")]), sd=0xC2) + create("dir", n_abs(FUZZROOT, [c_alpha("e")]), sd=0xC7)
+    + create("event", n_abs(FUZZROOT, [c_alpha("b")]), sd=0xC6)
+    + [OB_POINTER, 5, 4, T_ANY, A_GR, 0, 0],
+    # Handle information: protection, inheritance, every ZwQueryObject class and length.
+    "handle_info": [OB_SETFLAGS, 3] + h_live(0) + close(h_live(0)) + [OB_SETFLAGS, 0] + h_live(0)
+    + query_basic(h_live(0)) + query_basic(h_live(0), 1) + [OB_QUERYOBJ, 2] + h_live(0) + [4]
+    + [OB_QUERYOBJ, 4] + h_live(0) + [4] + [OB_QUERYOBJ, 3] + h_live(0) + [4]
+    + query_name(h_live(1)) + close(h_live(1), user=True) + close(h_alias(0)) + close(h_live(0)),
+    # Regression seeds for the bugs the fuzzer found (pass with the harness's workarounds; with
+    # FUZZ_OB_STRICT=1 they fail until the object manager is fixed).
+    "regress_ref_by_pointer_link": create("link", n_abs(FUZZROOT, [c_alpha("k")]),
+                                          target=n_abs(FUZZROOT, [c_alpha("s")]))
+    + [OB_POINTER, 4, 4, T_DIR, A_NONE, 0, 0],
+    "regress_querylink_null_buffer": create("link", n_abs(FUZZROOT, [c_alpha("k")]), target=n_special(0))
+    + [OB_QUERYLINK, 0xC3] + h_live(2) + [2, 0],
+    "regress_name_over_64k": create("dir", n_abs(FUZZROOT, [c_long(30000)]))
+    + create("dir", n_rel(h_live(2), [c_long(30000, "b")])) + query_name(h_live(3)),
+}
+
 
 def main():
     for name, data in string_seeds.items():
@@ -135,6 +322,8 @@ def main():
         write("fuzz_rtl_format", name, data)
     for name, data in bitmap_seeds.items():
         write("fuzz_rtl_bitmap_avl", name, data)
+    for name, data in ob_seeds.items():
+        write("fuzz_ob", name, data)
 
 
 if __name__ == "__main__":
