@@ -8,38 +8,13 @@
  * wait references in the pointer count, 64-object waits, WaitAll across
  * threads and the atomicity of signal-and-wait.
  */
-#include "ntos_ke_test.h"
+#include "zw_test.h"
 #include <ntos/ex_objects.h>
 #include <ntos/ps.h>
 #include <ntos/rtl.h>
 #include "ob/obp.h" /* ObpDefaultObject */
 
-#define WAIT_UNTIL(cond)                                                                             \
-    do {                                                                                             \
-        for (int wait_i_ = 0; wait_i_ < 20000 && !(cond); wait_i_++)                                 \
-            kt_sleep_ms(1);                                                                          \
-        assert_true(cond);                                                                           \
-    } while (0)
-
-#define AS_USER(expr)                                                                                \
-    __extension__({                                                                                  \
-        PKTHREAD u_ = KeGetCurrentThread();                                                          \
-        KPROCESSOR_MODE m_ = u_->PreviousMode;                                                       \
-        u_->PreviousMode = UserMode;                                                                 \
-        NTSTATUS s_ = (expr);                                                                        \
-        u_->PreviousMode = m_;                                                                       \
-        s_;                                                                                          \
-    })
-
-#define BOGUS_HANDLE ((HANDLE)(ULONG_PTR)0x7ff0)
 #define LONG_WAIT_MS 10000
-
-static inline PUBLIC_OBJECT_BASIC_INFORMATION basic_info(HANDLE Handle)
-{
-    PUBLIC_OBJECT_BASIC_INFORMATION b;
-    assert_int_equal(ZwQueryObject(Handle, ObjectBasicInformation, &b, sizeof(b), NULL), STATUS_SUCCESS);
-    return b;
-}
 
 static inline BOOLEAN waiting_on(PKTHREAD Thread, HANDLE Handle)
 {
