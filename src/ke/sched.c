@@ -194,7 +194,11 @@ static PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority)
 static void KiAfterSwitch(PKTHREAD Thread)
 {
     KiReleaseSpinLockRaw(&KiDispatcherLock);
-    if (Thread->ApcState.KernelApcPending && Thread->WaitIrql < APC_LEVEL)
+    /* The APC interrupt is per processor: one requested for this thread may
+     * have been taken (and found nothing) by whichever thread ran here while
+     * this one was switched out. Request it again even if this thread resumes
+     * at APC_LEVEL: it stays pending until the thread lowers its IRQL. */
+    if (Thread->ApcState.KernelApcPending)
         arch_request_software_interrupt(APC_LEVEL);
     arch_set_irql(Thread->WaitIrql);
 }

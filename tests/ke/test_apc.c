@@ -264,7 +264,32 @@ static void exit_inside_critical_region_bugchecks(void **state)
     assert_false(KeAreApcsDisabled());
 }
 
+/*
+ * The APC interrupt belongs to the processor, not the thread: if the thread
+ * that queued an APC to itself at APC_LEVEL is switched out before lowering
+ * its IRQL, whatever runs meanwhile at PASSIVE_LEVEL (here the idle thread)
+ * takes the interrupt and finds nothing. The APC must still run when the
+ * thread, back on the processor, lowers its IRQL.
+ */
+static void special_apc_survives_a_switch_at_apc_level(void **state)
+{
+    KAPC apc;
+    KeInitializeApc(&apc, KeGetCurrentThread(), OriginalApcEnvironment, kernel_routine, NULL, NULL, KernelMode,
+                    NULL);
+    KIRQL old;
+    KeRaiseIrql(APC_LEVEL, &old);
+    assert_true(KeInsertQueueApc(&apc, (PVOID)3, (PVOID)4, 0));
+    LARGE_INTEGER ms = kt_ms(2);
+    assert_int_equal(KeDelayExecutionThread(KernelMode, FALSE, &ms), STATUS_SUCCESS);
+    assert_int_equal(logbook.Kernel, 0);
+    KeLowerIrql(PASSIVE_LEVEL);
+    assert_int_equal(logbook.Kernel, 1);
+    assert_ptr_equal(logbook.A1, (PVOID)3);
+    (void)old;
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup(special_apc_survives_a_switch_at_apc_level, reset),
     cmocka_unit_test_setup(apc_init_layout, reset),
     cmocka_unit_test_setup(special_apc_runs_when_irql_drops, reset),
     cmocka_unit_test_setup(normal_apc_runs_normal_routine_at_passive, reset),
