@@ -160,8 +160,7 @@ NTSTATUS NTAPI ObCreateObject(KPROCESSOR_MODE ProbeMode, POBJECT_TYPE ObjectType
     }
 
     ULONG objects = __atomic_add_fetch(&ObjectType->TotalNumberOfObjects, 1, __ATOMIC_RELAXED);
-    if (objects > ObjectType->HighWaterNumberOfObjects)
-        ObjectType->HighWaterNumberOfObjects = objects;
+    ObpRaiseHighWater(&ObjectType->HighWaterNumberOfObjects, objects);
     *Object = ObpHeaderBody(header);
     return STATUS_SUCCESS;
 

@@ -143,8 +143,7 @@ static NTSTATUS ObpIncrementHandleCount(OB_OPEN_REASON Reason, PEPROCESS Process
         }
     }
     ULONG handles = __atomic_add_fetch(&type->TotalNumberOfHandles, 1, __ATOMIC_RELAXED);
-    if (handles > type->HighWaterNumberOfHandles)
-        type->HighWaterNumberOfHandles = handles;
+    ObpRaiseHighWater(&type->HighWaterNumberOfHandles, handles);
 out:
     ObpUnlockExclusive(&h->Lock);
     return status;

@@ -223,4 +223,15 @@ VOID ObpKillProcessHandleTable(PEPROCESS Process);
 NTSTATUS ObpCreateCoreTypes(void);
 NTSTATUS ObpRegisterTypeName(POBJECT_TYPE Type);
 
+
+/* High-water marks are advisory, but racing creators must not lose the
+ * maximum: raise it with a compare-exchange loop. */
+static inline void ObpRaiseHighWater(volatile ULONG *HighWater, ULONG Value)
+{
+    ULONG cur = __atomic_load_n(HighWater, __ATOMIC_RELAXED);
+    while (Value > cur && !__atomic_compare_exchange_n(HighWater, &cur, Value, TRUE, __ATOMIC_RELAXED,
+                                                       __ATOMIC_RELAXED))
+        ;
+}
+
 #endif /* NTOS_OBP_H */

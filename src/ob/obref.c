@@ -39,12 +39,21 @@ static VOID NTAPI ObpProcessRemoveObjectQueue(PVOID Context)
 {
     (void)Context;
     for (;;) {
-        /* Clear the flag before draining so an enqueue racing with the final
-         * empty check queues the worker again rather than being stranded. */
-        __atomic_store_n(&ObpRemoveObjectQueued, 0, __ATOMIC_SEQ_CST);
         POBJECT_HEADER list = __atomic_exchange_n(&ObpRemoveObjectList, NULL, __ATOMIC_ACQUIRE);
-        if (list == NULL)
-            return;
+        if (list == NULL) {
+            /* The queued flag stays set for as long as this routine runs, so
+             * the work item is never queued twice while it is still in the
+             * worker queue. Give it up only when the list is empty, then look
+             * again: a push that saw the flag still set relied on this run, and
+             * if the flag cannot be taken back a producer has already queued
+             * the item again and that run will drain what it pushed. */
+            __atomic_store_n(&ObpRemoveObjectQueued, 0, __ATOMIC_SEQ_CST);
+            if (__atomic_load_n(&ObpRemoveObjectList, __ATOMIC_SEQ_CST) == NULL)
+                return;
+            if (__atomic_exchange_n(&ObpRemoveObjectQueued, 1, __ATOMIC_SEQ_CST) != 0)
+                return;
+            continue;
+        }
         while (list != NULL) {
             POBJECT_HEADER next = (POBJECT_HEADER)list->HandleCount;
             list->HandleCount = 0;

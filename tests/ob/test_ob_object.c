@@ -3,6 +3,23 @@
  */
 #include "ob_test.h"
 #include <ntos/bugcodes.h>
+#include "ntos_ke_test.h"
+
+static ULONG obt_type_objects(void)
+{
+    return __atomic_load_n(&obt_get_type()->TotalNumberOfObjects, __ATOMIC_ACQUIRE);
+}
+
+/* Deferred deletes finish on a worker: wait until the delete procedure ran
+ * `want` times in all and the type's object count (which drops after the
+ * delete procedure) is back to `objects`, since later tests read it. */
+static void obt_wait_deletes(LONG want, ULONG objects)
+{
+    for (int i = 0; i < 5000 && (obt_delete_count() != want || obt_type_objects() != objects); i++)
+        kt_sleep_ms(1);
+    assert_int_equal(obt_delete_count(), want);
+    assert_int_equal(obt_type_objects(), objects);
+}
 
 static void boot_types_are_listed(void **state)
 {
@@ -172,6 +189,7 @@ static void dispatch_level_dereference_defers_delete(void **state)
 {
     (void)state;
     PVOID o;
+    ULONG objects = obt_type_objects();
     assert_int_equal(obt_create(NULL, 0, NULL, NULL, &o), STATUS_SUCCESS);
     LONG before = obt_delete_count();
     KIRQL old;
@@ -181,35 +199,67 @@ static void dispatch_level_dereference_defers_delete(void **state)
      * on this processor, and the worker needs PASSIVE_LEVEL. */
     assert_int_equal(obt_delete_count(), before);
     KeLowerIrql(old);
-    for (int i = 0; i < 2000 && obt_delete_count() == before; i++) {
-        LARGE_INTEGER ms = {.QuadPart = -10000};
-        KeDelayExecutionThread(KernelMode, FALSE, &ms);
-    }
-    assert_int_equal(obt_delete_count(), before + 1);
+    obt_wait_deletes(before + 1, objects);
 }
 
 static void defer_delete_always_uses_worker(void **state)
 {
     (void)state;
     LONG before = obt_delete_count();
+    ULONG objects = obt_type_objects();
     for (int n = 0; n < 16; n++) {
         PVOID o;
         assert_int_equal(obt_create(NULL, 0, NULL, NULL, &o), STATUS_SUCCESS);
         ObDereferenceObjectDeferDelete(o);
     }
-    for (int i = 0; i < 2000 && obt_delete_count() != before + 16; i++) {
-        LARGE_INTEGER ms = {.QuadPart = -10000};
-        KeDelayExecutionThread(KernelMode, FALSE, &ms);
+    obt_wait_deletes(before + 16, objects);
+}
+
+/* Deferred deletes from several threads at once: the single work item that
+ * drains the deferred list must never be queued again while it is still in
+ * the worker queue (that once corrupted the worker list under load). */
+#define DEFER_THREADS 4
+#define DEFER_PER_THREAD 300
+static volatile LONG defer_go;
+
+static VOID NTAPI defer_delete_thread(PVOID Context)
+{
+    (void)Context;
+    while (__atomic_load_n(&defer_go, __ATOMIC_ACQUIRE) == 0)
+        KeYieldProcessor();
+    for (int n = 0; n < DEFER_PER_THREAD; n++) {
+        PVOID o;
+        if (obt_create(NULL, 0, NULL, NULL, &o) != STATUS_SUCCESS)
+            break;
+        ObDereferenceObjectDeferDelete(o);
+        if ((n & 31) == 0) {
+            LARGE_INTEGER zero = {.QuadPart = 0};
+            KeDelayExecutionThread(KernelMode, FALSE, &zero);
+        }
     }
-    assert_int_equal(obt_delete_count(), before + 16);
+}
+
+static void concurrent_defer_delete(void **state)
+{
+    (void)state;
+    LONG before = obt_delete_count();
+    ULONG objects = obt_type_objects();
+    static KTHREAD threads[DEFER_THREADS];
+    defer_go = 0;
+    for (int i = 0; i < DEFER_THREADS; i++)
+        kt_start(&threads[i], defer_delete_thread, NULL, 8);
+    __atomic_store_n(&defer_go, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < DEFER_THREADS; i++)
+        kt_join(&threads[i]);
+    obt_wait_deletes(before + DEFER_THREADS * DEFER_PER_THREAD, objects);
 }
 
 static void type_counts_track_objects(void **state)
 {
     (void)state;
     POBJECT_TYPE t = obt_get_type();
-    ULONG objects = t->TotalNumberOfObjects;
-    ULONG handles = t->TotalNumberOfHandles;
+    ULONG objects = obt_type_objects();
+    ULONG handles = __atomic_load_n(&t->TotalNumberOfHandles, __ATOMIC_ACQUIRE);
     PVOID o;
     HANDLE h1, h2;
     assert_int_equal(obt_create(NULL, 0, NULL, &h1, &o), STATUS_SUCCESS);
@@ -237,6 +287,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(bad_header_bugchecks),
     cmocka_unit_test(dispatch_level_dereference_defers_delete),
     cmocka_unit_test(defer_delete_always_uses_worker),
+    cmocka_unit_test(concurrent_defer_delete),
     cmocka_unit_test(type_counts_track_objects),
 };
 
