@@ -92,8 +92,8 @@ VOID IopDereferenceIoObject(PVOID IoObject);
 
 /* ---- device timers (iotimer.c) ---------------------------------------------------------------- */
 
-/* Unlinks and frees the device's IO_TIMER (IoDeleteDevice calls it). Waits
- * for a timer DPC that may be running the routine. PASSIVE_LEVEL. */
+/* Unlinks and frees the device's IO_TIMER (IoDeleteDevice calls it); the
+ * routine is not running and will not run once it returns. <= DISPATCH_LEVEL. */
 VOID IopRemoveDeviceTimer(PDEVICE_OBJECT DeviceObject);
 
 #endif /* NTOS_IOP_H */
