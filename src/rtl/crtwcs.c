@@ -3,9 +3,9 @@
  * towlower/towupper and the isw* classifications.
  *
  * WCHAR is a UTF-16 code unit. Nothing here decodes surrogate pairs: a
- * surrogate is an ordinary code unit that is copied, compared (by value, so a
- * supplementary character sorts above U+E000-U+FFFF, as wcscmp does on
- * Windows) and has no case.
+ * surrogate is an ordinary code unit that is copied, compared (by code unit
+ * value, so a supplementary character sorts below U+E000-U+FFFF, as wcscmp does
+ * on Windows) and has no case.
  *
  * Case mapping uses the kernel's Unicode tables (RtlDowncaseUnicodeChar /
  * RtlUpcaseUnicodeChar, nls.c): the simple one-to-one mappings of the whole
