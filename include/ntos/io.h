@@ -758,6 +758,10 @@ typedef struct _DEVOBJ_EXTENSION {
     LIST_ENTRY ShutdownEntry;   /* IoRegisterShutdownNotification */
     BOOLEAN ShutdownRegistered;
     BOOLEAN LastChanceShutdown;
+    /* StartIo attributes and deferral state (src/io/startio.c) */
+    volatile LONG StartIoFlags;   /* DOE_SIO_* */
+    volatile LONG StartIoCount;   /* StartIo calls in progress on this device */
+    ULONG StartIoKey;             /* key of a deferred IoStartNextPacketByKey */
 } DEVOBJ_EXTENSION, *PDEVOBJ_EXTENSION;
 NTOS_ASSERT_OFFSET(DEVOBJ_EXTENSION, DeviceObject, 0x08);
 
@@ -766,6 +770,16 @@ NTOS_ASSERT_OFFSET(DEVOBJ_EXTENSION, DeviceObject, 0x08);
 #define DOE_REMOVE_PENDING 0x00000004
 #define DOE_REMOVE_PROCESSED 0x00000008
 #define DOE_START_PENDING 0x00000010
+/* The device is an object manager object (IoCreateDevice): the I/O manager
+ * references it while work items for it are queued. Hand-built devices lack it. */
+#define DOE_OBJECT_MANAGED 0x80000000
+
+/* DEVOBJ_EXTENSION.StartIoFlags */
+#define DOE_SIO_DEFERRED 0x00000001          /* IoSetStartIoAttributes(DeferredStartIo) */
+#define DOE_SIO_NO_CANCEL 0x00000002         /* IoSetStartIoAttributes(NonCancelable) */
+#define DOE_SIO_START_NEXT 0x00000004        /* a deferred IoStartNextPacket is owed */
+#define DOE_SIO_START_NEXT_BY_KEY 0x00000008 /* ... by key (StartIoKey) */
+#define DOE_SIO_START_NEXT_CANCELABLE 0x00000010
 
 typedef struct DECLSPEC_ALIGN(16) _DEVICE_OBJECT {
     CSHORT Type;

@@ -296,6 +296,7 @@ typedef struct _KTHREAD {
     NTSTATUS TimeoutWaitStatus;       /* (D) what the timeout timer ends the wait with */
     BOOLEAN ExecutiveThread;          /* the thread is the Tcb of an ETHREAD (Ps) */
     KPROCESSOR_MODE PreviousMode;     /* (T) mode of the caller of the current system service */
+    PVOID TopLevelIrp;                /* (T) Io: IoGetTopLevelIrp/IoSetTopLevelIrp, every thread has one */
     PVOID KernelPrivate[8];           /* spare for Ke bookkeeping */
 } KTHREAD;
 

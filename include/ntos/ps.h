@@ -61,6 +61,8 @@ typedef struct _ETHREAD {
     LARGE_INTEGER ExitTime;
     PKSTART_ROUTINE StartAddress;
     PVOID StartContext;
+    LIST_ENTRY IrpList;                 /* IRP.ThreadListEntry of the thread's I/O; touched only by the
+                                           thread itself at APC_LEVEL (Io) */
 } ETHREAD, *PETHREAD;
 
 extern PEPROCESS PsInitialSystemProcess;

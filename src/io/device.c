@@ -45,7 +45,7 @@ VOID NTAPI IopDeleteDevice(PVOID Object)
     if (device->Vpb != NULL)
         ExFreePoolWithTag(device->Vpb, IOP_TAG_VPB);
     /* A failed insert never took the driver reference. */
-    if (doe != NULL && (doe->ExtensionFlags & DOE_IOP_INITIALIZED))
+    if (doe != NULL && (doe->ExtensionFlags & DOE_OBJECT_MANAGED))
         ObDereferenceObject(device->DriverObject);
 }
 
@@ -155,7 +155,7 @@ static NTSTATUS IopCreateDevice(PDRIVER_OBJECT DriverObject, ULONG DeviceExtensi
         device->SecurityDescriptor = OBJECT_TO_OBJECT_HEADER(device)->SecurityDescriptor;
         KIRQL irql;
         KeAcquireSpinLock(&IopDatabaseLock, &irql);
-        doe->ExtensionFlags |= DOE_IOP_INITIALIZED;
+        doe->ExtensionFlags |= DOE_OBJECT_MANAGED;
         device->NextDevice = DriverObject->DeviceObject;
         DriverObject->DeviceObject = device;
         KeReleaseSpinLock(&IopDatabaseLock, irql);
@@ -496,12 +496,7 @@ static VOID IopSendShutdown(PDEVICE_OBJECT DeviceObject)
 {
     /* The request goes to the top of the device's stack, synchronously. */
     PDEVICE_OBJECT top = IoGetAttachedDeviceReference(DeviceObject);
-    KEVENT event;
-    IO_STATUS_BLOCK iosb;
-    KeInitializeEvent(&event, NotificationEvent, FALSE);
-    PIRP irp = IoBuildSynchronousFsdRequest(IRP_MJ_SHUTDOWN, top, NULL, 0, NULL, &event, &iosb);
-    if (irp != NULL && IoCallDriver(top, irp) == STATUS_PENDING)
-        KeWaitForSingleObject(&event, Executive, KernelMode, FALSE, NULL);
+    (void)IopSendSimpleRequest(top, IRP_MJ_SHUTDOWN, NULL);
     ObDereferenceObject(top);
 }
 

@@ -28,16 +28,6 @@ static const WCHAR IopDriverPrefix[] = L"\\Driver\\";
 static const WCHAR IopServicesPrefix[] = L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\";
 static UNICODE_STRING IopHardwareDatabase = RTL_CONSTANT_STRING(L"\\Registry\\Machine\\Hardware\\Description\\System");
 
-/* Every major function a driver leaves empty fails the request the way NT does. */
-NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp)
-{
-    (void)DeviceObject;
-    Irp->IoStatus.Status = STATUS_INVALID_DEVICE_REQUEST;
-    Irp->IoStatus.Information = 0;
-    IoCompleteRequest(Irp, IO_NO_INCREMENT);
-    return STATUS_INVALID_DEVICE_REQUEST;
-}
-
 VOID NTAPI IopDeleteDriver(PVOID Object)
 {
     PDRIVER_OBJECT driver = Object;

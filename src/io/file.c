@@ -74,10 +74,9 @@ PDEVICE_OBJECT NTAPI IoGetRelatedDeviceObject(PFILE_OBJECT FileObject)
     return IoGetAttachedDevice(FileObject->DeviceObject);
 }
 
-static VOID IopSendCleanupOrClose(PFILE_OBJECT FileObject, UCHAR MajorFunction)
+NTSTATUS IopSendSimpleRequest(PDEVICE_OBJECT Top, UCHAR MajorFunction, PFILE_OBJECT FileObject)
 {
-    PDEVICE_OBJECT top = IoGetRelatedDeviceObject(FileObject);
-    PIRP irp = IopAllocateIrpMustSucceed(top->StackSize);
+    PIRP irp = IopAllocateIrpMustSucceed(Top->StackSize);
     irp->Tail.Overlay.Thread = PsGetCurrentThread();
     irp->RequestorMode = KernelMode;
     irp->Flags = IRP_SYNCHRONOUS_API | (MajorFunction == IRP_MJ_CLOSE ? IRP_CLOSE_OPERATION : 0);
@@ -85,8 +84,14 @@ static VOID IopSendCleanupOrClose(PFILE_OBJECT FileObject, UCHAR MajorFunction)
     sp->MajorFunction = MajorFunction;
     sp->FileObject = FileObject;
     IO_STATUS_BLOCK iosb;
-    (void)IopCallAndWait(top, irp, &iosb);
+    NTSTATUS status = IopCallAndWait(Top, irp, &iosb);
     IoFreeIrp(irp);
+    return status;
+}
+
+static VOID IopSendCleanupOrClose(PFILE_OBJECT FileObject, UCHAR MajorFunction)
+{
+    (void)IopSendSimpleRequest(IoGetRelatedDeviceObject(FileObject), MajorFunction, FileObject);
 }
 
 /* ---- the File type's procedures ------------------------------------------------------------------ */

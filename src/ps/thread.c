@@ -12,6 +12,7 @@
  * IRQL: PASSIVE_LEVEL.
  */
 #include "psp.h"
+#include "io/iop.h"
 
 #define PSP_SYSTEM_THREAD_STACK (64 * 1024)
 
@@ -133,6 +134,7 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, P
     t->StartContext = StartContext;
     ExInitializePushLock(&t->ThreadLock);
     ExInitializeRundownProtection(&t->RundownProtect);
+    InitializeListHead(&t->IrpList);
     status = KeInitializeThread(&t->Tcb, &process->Pcb, PSP_SYSTEM_THREAD_STACK, PspSystemThreadStartup, t, 8);
     if (!NT_SUCCESS(status)) {
         /* The delete procedure must not drop the process reference too. */
@@ -175,6 +177,9 @@ NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
     if (!kt->ExecutiveThread || !kt->SystemThread)
         return STATUS_INVALID_PARAMETER;
     PETHREAD t = (PETHREAD)kt;
+    /* Outstanding I/O is cancelled while the thread can still take the
+     * completion APCs. */
+    IopCancelThreadIo();
     t->Terminated = TRUE;
     KeQuerySystemTime(&t->ExitTime);
     if (t->ImpersonationToken != NULL)
