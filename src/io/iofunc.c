@@ -836,10 +836,11 @@ NTSTATUS NTAPI ZwCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock)
      * own and only changes at APC_LEVEL in this thread, so raising to
      * APC_LEVEL makes the walk safe; cancel routines run at DISPATCH_LEVEL. */
     PETHREAD thread = PsGetCurrentThread();
+    BOOLEAN listed = KeGetCurrentThread()->ExecutiveThread; /* bare Ke threads keep no IRP list */
     BOOLEAN any = FALSE;
     KIRQL irql;
     KeRaiseIrql(APC_LEVEL, &irql);
-    if (thread->IrpList.Flink != NULL) {
+    if (listed) {
         for (PLIST_ENTRY e = thread->IrpList.Flink; e != &thread->IrpList; e = e->Flink) {
             PIRP irp = CONTAINING_RECORD(e, IRP, ThreadListEntry);
             /* A completed IRP waiting for its APC (which cannot run at
@@ -855,7 +856,7 @@ NTSTATUS NTAPI ZwCancelIoFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStatusBlock)
     for (int i = 0; any && i < 1000; i++) {
         BOOLEAN pending = FALSE;
         KeRaiseIrql(APC_LEVEL, &irql);
-        if (thread->IrpList.Flink != NULL)
+        if (listed)
             for (PLIST_ENTRY e = thread->IrpList.Flink; e != &thread->IrpList && !pending; e = e->Flink)
             {
                 PIRP irp = CONTAINING_RECORD(e, IRP, ThreadListEntry);

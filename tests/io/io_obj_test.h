@@ -16,6 +16,14 @@
 #include <ntos/rtl.h>
 #include "io/iop.h"
 
+/* Waits for a state rather than for a time, bounded at about 20 s. */
+#define WAIT_UNTIL(cond)                                                                             \
+    do {                                                                                             \
+        for (int wait_i_ = 0; wait_i_ < 20000 && !(cond); wait_i_++)                                 \
+            kt_sleep_ms(1);                                                                          \
+        assert_true(cond);                                                                           \
+    } while (0)
+
 /* ---- leak accounting -------------------------------------------------------------------------- */
 
 #define IOT_TAG_DEVICE 0x69766544 /* "Devi": device objects */
