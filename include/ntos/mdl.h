@@ -145,8 +145,9 @@ static inline VOID MmPrepareMdlForReuse(PMDL Mdl)
 NTKERNELAPI SIZE_T NTAPI MmSizeOfMdl(PVOID Base, SIZE_T Length);
 /* An MDL from nonpaged pool describing [VirtualAddress, +Length), nothing
  * locked; NULL for a zero length, a length whose MDL would not fit the
- * CSHORT Size, or no memory. SecondaryBuffer, ChargeQuota and Irp are
- * accepted and ignored (no IRP type yet). IRQL <= DISPATCH_LEVEL. */
+ * CSHORT Size, or no memory. With an Irp, the MDL becomes Irp->MdlAddress,
+ * or with SecondaryBuffer is appended to the IRP's MDL chain. ChargeQuota is
+ * accepted and ignored. IRQL <= DISPATCH_LEVEL. */
 NTKERNELAPI PMDL NTAPI IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer,
                                      BOOLEAN ChargeQuota, PIRP Irp);
 /* Frees an MDL from IoAllocateMdl (unmapping a mapped partial MDL first).

@@ -223,6 +223,8 @@ VOID NTAPI IoDeleteDevice(PDEVICE_OBJECT DeviceObject)
     PDEVOBJ_EXTENSION doe = IopDeviceExtension(DeviceObject);
     if (DeviceObject->Flags & DO_SHUTDOWN_REGISTERED)
         IoUnregisterShutdownNotification(DeviceObject);
+    if (DeviceObject->Timer != NULL)
+        IopRemoveDeviceTimer(DeviceObject);
     KIRQL irql;
     KeAcquireSpinLock(&IopDatabaseLock, &irql);
     BOOLEAN first = !(doe->ExtensionFlags & DOE_DELETE_PENDING);

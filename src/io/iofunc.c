@@ -300,11 +300,11 @@ static NTSTATUS IopCallService(IOP_CALL *Call, PIRP Irp, PIO_STATUS_BLOCK IoStat
 static NTSTATUS IopAttachMdl(PIRP Irp, PVOID Buffer, ULONG Length, LOCK_OPERATION Operation,
                              KPROCESSOR_MODE Mode)
 {
+    /* IoAllocateMdl with the IRP makes the MDL the IRP's MdlAddress. */
     PMDL mdl = IoAllocateMdl(Buffer, Length, FALSE, FALSE, Irp);
     if (mdl == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
     MmProbeAndLockPages(mdl, Mode, Operation);
-    Irp->MdlAddress = mdl;
     return STATUS_SUCCESS;
 }
 

@@ -114,8 +114,8 @@ VOID IopDereferenceIoObject(PVOID IoObject);
 
 /* ---- device timers (iotimer.c) ---------------------------------------------------------------- */
 
-/* Unlinks and frees the device's IO_TIMER (IoDeleteDevice calls it). Waits
- * for a timer DPC that may be running the routine. PASSIVE_LEVEL. */
+/* Unlinks and frees the device's IO_TIMER (IoDeleteDevice calls it); the
+ * routine is not running and will not run once it returns. <= DISPATCH_LEVEL. */
 VOID IopRemoveDeviceTimer(PDEVICE_OBJECT DeviceObject);
 
 /* ==== object side ==================================================================== */
@@ -124,7 +124,6 @@ VOID IopRemoveDeviceTimer(PDEVICE_OBJECT DeviceObject);
 #define IOP_TAG_SD 0x64536f49        /* "IoSd": descriptors built from SDDL */
 #define IOP_TAG_CLIENT_EXT 0x78456f49 /* "IoEx": IoAllocateDriverObjectExtension */
 #define IOP_TAG_VPB 0x62706f49       /* "IoVb" */
-#define IOP_TAG_BUFFER 0x66426f49    /* "IoBf": system buffers of the Zw services */
 
 /* DEVOBJ_EXTENSION.ExtensionFlags bits private to ntos (the DOE_* values are NT's;
  * DOE_OBJECT_MANAGED, in io.h, marks a device IoCreateDevice finished). */

@@ -22,6 +22,7 @@
  */
 #include "mi.h"
 #include <ntos/mdl.h>
+#include <ntos/io.h>
 #include <ntos/ex_pool.h>
 #include <ntos/bugcodes.h>
 
@@ -44,12 +45,8 @@ SIZE_T NTAPI MmSizeOfMdl(PVOID Base, SIZE_T Length)
 PMDL NTAPI IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBuffer, BOOLEAN ChargeQuota,
                          PIRP Irp)
 {
-    /* Quota is not charged anywhere in ntos yet, and chaining the MDL to an
-     * IRP (Irp->MdlAddress or the end of its chain for SecondaryBuffer) waits
-     * for the I/O manager's IRP type. */
-    (void)SecondaryBuffer;
+    /* Quota is not charged anywhere in ntos yet. */
     (void)ChargeQuota;
-    (void)Irp;
     MiCheckIrql(DISPATCH_LEVEL, (ULONG_PTR)VirtualAddress, (PVOID)IoAllocateMdl);
     if (Length == 0)
         return NULL;
@@ -67,6 +64,18 @@ PMDL NTAPI IoAllocateMdl(PVOID VirtualAddress, ULONG Length, BOOLEAN SecondaryBu
     mdl->Reserved = 0;
     /* Tells IoBuildPartialMdl reuse and IoFreeMdl that the MDL came from here. */
     mdl->MdlFlags = MDL_ALLOCATED_FIXED_SIZE;
+    /* The documented IRP association: the IRP's MDL, or for a secondary
+     * buffer the end of the IRP's MDL chain. */
+    if (Irp != NULL) {
+        if (!SecondaryBuffer) {
+            Irp->MdlAddress = mdl;
+        } else {
+            PMDL *link = &Irp->MdlAddress;
+            while (*link != NULL)
+                link = &(*link)->Next;
+            *link = mdl;
+        }
+    }
     return mdl;
 }
 

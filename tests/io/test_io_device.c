@@ -434,6 +434,29 @@ static void delete_device_twice_is_harmless_while_pending(void **state)
     iot_check_leaks(&m);
 }
 
+static VOID NTAPI timer_routine(PDEVICE_OBJECT DeviceObject, PVOID Context)
+{
+    (void)DeviceObject;
+    (void)Context;
+}
+
+static void delete_device_removes_its_timer(void **state)
+{
+    (void)state;
+    IOT_LEAK_MARK m = iot_mark();
+    LONG64 timers = iot_pool_live(IOP_TIMER_TAG);
+    iot_driver(L"IoDevTimer");
+    PDEVICE_OBJECT d = iot_device(NULL, 0, FILE_DEVICE_UNKNOWN, 0, FALSE);
+    assert_int_equal(IoInitializeTimer(d, timer_routine, NULL), STATUS_SUCCESS);
+    assert_non_null(d->Timer);
+    IoStartTimer(d);
+    assert_int_equal(iot_pool_live(IOP_TIMER_TAG), timers + 1);
+    IoDeleteDevice(d);
+    assert_int_equal(iot_pool_live(IOP_TIMER_TAG), timers);
+    IoDeleteDriver(iot.Driver);
+    iot_check_leaks(&m);
+}
+
 /* ---- shutdown ------------------------------------------------------------------------------------------ */
 
 static void shutdown_notifications_in_order(void **state)
@@ -577,6 +600,7 @@ static const struct CMUnitTest io_device_tests[] = {
     cmocka_unit_test(attach_refused_for_initializing_or_deleted_targets),
     cmocka_unit_test(enumerate_device_list),
     cmocka_unit_test(delete_device_twice_is_harmless_while_pending),
+    cmocka_unit_test(delete_device_removes_its_timer),
     cmocka_unit_test(shutdown_notifications_in_order),
     cmocka_unit_test(symbolic_links),
 };
