@@ -94,5 +94,8 @@ NTSTATUS IoInitSystem(void)
     if (!NT_SUCCESS(status))
         return status;
 
-    return IopCreateNullDevice();
+    status = IopCreateNullDevice();
+    if (!NT_SUCCESS(status))
+        return status;
+    return IopCreateConsoleDevice();
 }

@@ -212,5 +212,7 @@ NTSTATUS IopCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_AT
 
 /* ---- built-in devices (nulldev.c) ---- */
 NTSTATUS IopCreateNullDevice(void);
+/* ---- built-in devices (console.c) ---- */
+NTSTATUS IopCreateConsoleDevice(void);
 
 #endif /* NTOS_IOP_H */

@@ -836,6 +836,34 @@ static void null_device(void **state)
     iot_check_leaks(&m);
 }
 
+static void console_device(void **state)
+{
+    (void)state;
+    IOT_LEAK_MARK m = iot_mark();
+    HANDLE f;
+    IO_STATUS_BLOCK iosb;
+    assert_int_equal(iot_open(L"\\Device\\Console", FILE_WRITE_DATA | SYNCHRONIZE, FILE_SHARE_WRITE,
+                              FILE_SYNCHRONOUS_IO_NONALERT, &f, &iosb),
+                     STATUS_SUCCESS);
+    static const char text[] = "[io] console device write\n";
+    assert_int_equal(ZwWriteFile(f, NULL, NULL, NULL, &iosb, (PVOID)text, sizeof(text) - 1, NULL, NULL),
+                     STATUS_SUCCESS);
+    assert_int_equal(iosb.Information, sizeof(text) - 1);
+    UCHAR buf[4];
+    HANDLE r;
+    assert_int_equal(iot_open(L"\\Device\\Console", FILE_READ_DATA | SYNCHRONIZE, FILE_SHARE_WRITE,
+                              FILE_SYNCHRONOUS_IO_NONALERT, &r, &iosb),
+                     STATUS_SUCCESS);
+    assert_int_equal(ZwReadFile(r, NULL, NULL, NULL, &iosb, buf, 4, NULL, NULL), STATUS_INVALID_DEVICE_REQUEST);
+    FILE_FS_DEVICE_INFORMATION di;
+    assert_int_equal(ZwQueryVolumeInformationFile(f, &iosb, &di, sizeof(di), FileFsDeviceInformation),
+                     STATUS_SUCCESS);
+    assert_int_equal(di.DeviceType, FILE_DEVICE_CONSOLE);
+    assert_int_equal(ZwClose(r), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    iot_check_leaks(&m);
+}
+
 static const struct CMUnitTest io_zw_tests[] = {
     cmocka_unit_test(sync_read_write_follow_the_file_position),
     cmocka_unit_test(sync_failure_and_access),
@@ -847,6 +875,7 @@ static const struct CMUnitTest io_zw_tests[] = {
     cmocka_unit_test(query_and_set_information),
     cmocka_unit_test(unhandled_major_is_an_invalid_request),
     cmocka_unit_test(null_device),
+    cmocka_unit_test(console_device),
 };
 
 NTOS_TEST_GROUP(io_zw, io_zw_tests, NULL, NULL);
