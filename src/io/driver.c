@@ -172,6 +172,13 @@ NTSTATUS NTAPI IoCreateDriver(PUNICODE_STRING DriverName, PDRIVER_INITIALIZE Ini
     for (ULONG i = 0; i <= IRP_MJ_MAXIMUM_FUNCTION; i++)
         if (driver->MajorFunction[i] == NULL)
             driver->MajorFunction[i] = IopInvalidDeviceRequest;
+    /* Devices created in DriverEntry are ready once it returns (the
+     * documented exception to clearing DO_DEVICE_INITIALIZING oneself). */
+    KIRQL irql;
+    KeAcquireSpinLock(&IopDatabaseLock, &irql);
+    for (PDEVICE_OBJECT d = driver->DeviceObject; d != NULL; d = d->NextDevice)
+        d->Flags &= ~DO_DEVICE_INITIALIZING;
+    KeReleaseSpinLock(&IopDatabaseLock, irql);
     if (ext->AddDevice == NULL)
         driver->Flags |= DRVO_LEGACY_DRIVER;
     /* The permanent name keeps the object. */

@@ -85,6 +85,13 @@ NTSTATUS IopCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_AT
         }
         return status;
     }
+    if (op.FileObject == NULL) {
+        /* The name led to an existing file object (an empty name relative to
+         * a file handle), not through a device: relative opens of files are
+         * a file system's business, and there is none. */
+        ObCloseHandle(handle, PreviousMode);
+        return STATUS_OBJECT_TYPE_MISMATCH;
+    }
     __atomic_or_fetch(&op.FileObject->Flags, FO_HANDLE_CREATED, __ATOMIC_RELAXED);
     IoStatusBlock->Status = op.FinalStatus;
     IoStatusBlock->Information = op.Information;

@@ -105,6 +105,35 @@ static void cleared_major_is_restored_and_add_device_is_not_legacy(void **state)
     iot_check_leaks(&m);
 }
 
+static NTSTATUS NTAPI entry_with_device(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
+{
+    (void)RegistryPath;
+    iot.Driver = DriverObject;
+    UNICODE_STRING n = RTL_CONSTANT_STRING(L"\\Device\\IoDrvEntryDev");
+    PDEVICE_OBJECT dev;
+    NTSTATUS s = IoCreateDevice(DriverObject, 0, &n, FILE_DEVICE_UNKNOWN, 0, FALSE, &dev);
+    if (NT_SUCCESS(s) && !(dev->Flags & DO_DEVICE_INITIALIZING))
+        s = STATUS_UNSUCCESSFUL;
+    return s;
+}
+
+static void devices_made_in_entry_are_ready_after_it(void **state)
+{
+    (void)state;
+    IOT_LEAK_MARK m = iot_mark();
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"IoDrvEntryDev");
+    assert_int_equal(IoCreateDriver(&name, entry_with_device), STATUS_SUCCESS);
+    PDEVICE_OBJECT dev = iot.Driver->DeviceObject;
+    assert_non_null(dev);
+    assert_false(dev->Flags & DO_DEVICE_INITIALIZING);
+    /* One created later stays initialising until its driver says otherwise. */
+    PDEVICE_OBJECT later;
+    assert_int_equal(IoCreateDevice(iot.Driver, 0, NULL, FILE_DEVICE_UNKNOWN, 0, FALSE, &later), STATUS_SUCCESS);
+    assert_true(later->Flags & DO_DEVICE_INITIALIZING);
+    iot_teardown_driver();
+    iot_check_leaks(&m);
+}
+
 static void full_and_generated_names(void **state)
 {
     (void)state;
@@ -292,6 +321,7 @@ static const struct CMUnitTest io_driver_tests[] = {
     cmocka_unit_test(io_types_are_exported_with_file_rights),
     cmocka_unit_test(create_driver_fills_the_object_and_calls_entry),
     cmocka_unit_test(cleared_major_is_restored_and_add_device_is_not_legacy),
+    cmocka_unit_test(devices_made_in_entry_are_ready_after_it),
     cmocka_unit_test(full_and_generated_names),
     cmocka_unit_test(create_driver_errors),
     cmocka_unit_test(failed_entry_that_cleaned_up_leaves_nothing),

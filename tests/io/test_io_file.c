@@ -242,6 +242,18 @@ static void wrong_opens_of_devices(void **state)
     assert_int_equal(iot_open(L"\\Device\\IoFileNoSuch", FILE_READ_DATA, 0, 0, &h, &iosb),
                      STATUS_OBJECT_NAME_NOT_FOUND);
     assert_int_equal(iot_open(L"\\NoSuchDir\\x", FILE_READ_DATA, 0, 0, &h, &iosb), STATUS_OBJECT_PATH_NOT_FOUND);
+    /* Relative to a file handle: no file system to resolve it. */
+    HANDLE f;
+    assert_int_equal(iot_open(L"\\Device\\IoFileWrong", FILE_READ_DATA, 0, 0, &f, &iosb), STATUS_SUCCESS);
+    UNICODE_STRING empty = {0, 0, NULL}, rel = RTL_CONSTANT_STRING(L"child");
+    InitializeObjectAttributes(&oa, &empty, OBJ_KERNEL_HANDLE, f, NULL);
+    assert_int_equal(ZwCreateFile(&h, FILE_READ_DATA, &oa, &iosb, NULL, 0, 0, FILE_OPEN, 0, NULL, 0),
+                     STATUS_OBJECT_TYPE_MISMATCH);
+    InitializeObjectAttributes(&oa, &rel, OBJ_KERNEL_HANDLE, f, NULL);
+    assert_int_equal(ZwCreateFile(&h, FILE_READ_DATA, &oa, &iosb, NULL, 0, 0, FILE_OPEN, 0, NULL, 0),
+                     STATUS_OBJECT_TYPE_MISMATCH);
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    iot_reset_events();
     assert_int_equal(iot_count(), 0);
     iot_teardown_driver();
     iot_check_leaks(&m);
