@@ -108,9 +108,9 @@ VOID IopCancelThreadIo(void);
  * objects built by hand (tests) are not. The object side marks its devices
  * with DOE_OBJECT_MANAGED in DeviceObjectExtension->ExtensionFlags; a driver
  * object is an Ob object when it has a DriverExtension (IoCreateDriver always
- * allocates one). */
-VOID IopReferenceIoObject(PVOID IoObject);
-VOID IopDereferenceIoObject(PVOID IoObject);
+ * allocates one). Returns whether a reference was taken (drop it with
+ * ObDereferenceObject). */
+BOOLEAN IopReferenceIoObject(PVOID IoObject);
 
 /* ---- device timers (iotimer.c) ---------------------------------------------------------------- */
 

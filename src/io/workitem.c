@@ -23,35 +23,24 @@ struct _IO_WORKITEM {
     PVOID Context;
     ULONG Type;    /* IOP_WORKITEM_SIGNATURE while initialised */
     BOOLEAN Extended;
-    BOOLEAN Allocated;
+    BOOLEAN Referenced; /* IoObject was referenced when the item was queued */
 };
 
 #define IOP_WORKITEM_SIGNATURE 0x6B724F57 /* 'WOrk' */
 
-VOID IopReferenceIoObject(PVOID IoObject)
+BOOLEAN IopReferenceIoObject(PVOID IoObject)
 {
     CSHORT type = *(CSHORT *)IoObject;
+    BOOLEAN managed = FALSE;
     if (type == IO_TYPE_DEVICE) {
         PDEVOBJ_EXTENSION ext = ((PDEVICE_OBJECT)IoObject)->DeviceObjectExtension;
-        if (ext != NULL && (ext->ExtensionFlags & DOE_OBJECT_MANAGED))
-            ObReferenceObject(IoObject);
+        managed = ext != NULL && (ext->ExtensionFlags & DOE_OBJECT_MANAGED) != 0;
     } else if (type == IO_TYPE_DRIVER) {
-        if (((PDRIVER_OBJECT)IoObject)->DriverExtension != NULL)
-            ObReferenceObject(IoObject);
+        managed = ((PDRIVER_OBJECT)IoObject)->DriverExtension != NULL;
     }
-}
-
-VOID IopDereferenceIoObject(PVOID IoObject)
-{
-    CSHORT type = *(CSHORT *)IoObject;
-    if (type == IO_TYPE_DEVICE) {
-        PDEVOBJ_EXTENSION ext = ((PDEVICE_OBJECT)IoObject)->DeviceObjectExtension;
-        if (ext != NULL && (ext->ExtensionFlags & DOE_OBJECT_MANAGED))
-            ObDereferenceObject(IoObject);
-    } else if (type == IO_TYPE_DRIVER) {
-        if (((PDRIVER_OBJECT)IoObject)->DriverExtension != NULL)
-            ObDereferenceObject(IoObject);
-    }
+    if (managed)
+        ObReferenceObject(IoObject);
+    return managed;
 }
 
 static VOID NTAPI IopWorkItemWorker(PVOID Parameter)
@@ -60,11 +49,15 @@ static VOID NTAPI IopWorkItemWorker(PVOID Parameter)
     PVOID routine = item->Routine;
     PVOID object = item->IoObject;
     PVOID context = item->Context;
+    /* Read before the call: the routine may free the item, and an object
+     * that holds no reference may be gone once the routine returns. */
+    BOOLEAN referenced = item->Referenced;
     if (item->Extended)
         ((PIO_WORKITEM_ROUTINE_EX)routine)(object, context, item);
     else
         ((PIO_WORKITEM_ROUTINE)routine)((PDEVICE_OBJECT)object, context);
-    IopDereferenceIoObject(object);
+    if (referenced)
+        ObDereferenceObject(object);
 }
 
 ULONG NTAPI IoSizeofWorkItem(void)
@@ -91,7 +84,6 @@ PIO_WORKITEM NTAPI IoAllocateWorkItem(PDEVICE_OBJECT DeviceObject)
     if (item == NULL)
         return NULL;
     IoInitializeWorkItem(DeviceObject, item);
-    item->Allocated = TRUE;
     return item;
 }
 
@@ -110,7 +102,7 @@ static VOID IopQueue(PIO_WORKITEM Item, PVOID Routine, BOOLEAN Extended, WORK_QU
     Item->Routine = Routine;
     Item->Extended = Extended;
     Item->Context = Context;
-    IopReferenceIoObject(Item->IoObject);
+    Item->Referenced = IopReferenceIoObject(Item->IoObject);
     ExQueueWorkItem(&Item->WorkItem, QueueType);
 }
 
