@@ -665,6 +665,7 @@ typedef struct _DRIVER_EXTENSION {
     UNICODE_STRING ServiceKeyName;
     /* The rest is private to the I/O manager. */
     PVOID ClientDriverExtension; /* IoAllocateDriverObjectExtension list */
+    BOOLEAN IopUnloadPending;    /* unload requested while files were open */
 } DRIVER_EXTENSION, *PDRIVER_EXTENSION;
 NTOS_ASSERT_OFFSET(DRIVER_EXTENSION, AddDevice, 0x08);
 NTOS_ASSERT_OFFSET(DRIVER_EXTENSION, Count, 0x10);

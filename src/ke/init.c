@@ -4,13 +4,14 @@
  * the object manager first (it creates the namespace and the kernel handle
  * table, then the security types and the SYSTEM token), then processes and
  * threads (the System process becomes an object with that token), then the
- * executive object types.
+ * executive object types, then the I/O manager.
  *
  * PASSIVE_LEVEL, boot processor, nothing else running yet.
  */
 #include "ki.h"
 #include <ntos/ob.h>
 #include <ntos/ps.h>
+#include <ntos/io.h>
 #include <ntos/arch.h>
 
 NTSTATUS ExInitSystemObjects(void);
@@ -30,4 +31,9 @@ void KiSystemStartupPhase1(void)
     status = ExInitSystemObjects();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 3, 0, 0);
+    /* The I/O manager last: its types, default descriptors and the built-in
+     * drivers (which create devices, so processes and threads must exist). */
+    status = IoInitSystem();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 4, 0, 0);
 }
