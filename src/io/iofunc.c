@@ -276,7 +276,9 @@ static NTSTATUS IopCallService(IOP_CALL *Call, PIRP Irp, PIO_STATUS_BLOCK IoStat
 {
     PFILE_OBJECT file = Call->File;
     BOOLEAN waitOnFile = Call->Synchronous && Call->Event == NULL;
-    if (waitOnFile)
+    /* Completion signals a synchronous file object's event whether or not
+     * the caller passed one of its own. */
+    if (Call->Synchronous)
         KeClearEvent(&file->Event);
     /* The file object reference now belongs to the IRP; keep one for the end. */
     ObReferenceObject(file);

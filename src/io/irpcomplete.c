@@ -149,9 +149,12 @@ static VOID IopCompleteRequest(PIRP Irp, PFILE_OBJECT FileObject, CCHAR Priority
     }
     if (Irp->UserIosb != NULL)
         *Irp->UserIosb = Irp->IoStatus;
-    if (Irp->UserEvent != NULL) {
+    /* A synchronous file object's event and FinalStatus are set even when
+     * the caller also passed an event: its waiters (a later synchronous
+     * operation, ZwWaitForSingleObject on the file handle) rely on them. */
+    if (Irp->UserEvent != NULL)
         KeSetEvent(Irp->UserEvent, PriorityBoost, FALSE);
-    } else if (FileObject != NULL) {
+    if (FileObject != NULL && (Irp->UserEvent == NULL || (FileObject->Flags & FO_SYNCHRONOUS_IO))) {
         FileObject->FinalStatus = status;
         KeSetEvent(&FileObject->Event, PriorityBoost, FALSE);
     }

@@ -811,6 +811,17 @@ static void null_device(void **state)
     assert_int_equal(ZwWriteFile(f, NULL, NULL, NULL, &iosb, buf, sizeof(buf), NULL, NULL), STATUS_SUCCESS);
     assert_int_equal(iosb.Information, sizeof(buf));
     assert_int_equal(iot_file_of(f)->CurrentByteOffset.QuadPart, sizeof(buf));
+    /* With a caller event on a synchronous handle, completion signals both
+     * that event and the file object's own (with FinalStatus). */
+    HANDLE ev;
+    assert_int_equal(ZwCreateEvent(&ev, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE), STATUS_SUCCESS);
+    KeClearEvent(&iot_file_of(f)->Event);
+    iot_file_of(f)->FinalStatus = STATUS_UNSUCCESSFUL;
+    assert_int_equal(ZwWriteFile(f, ev, NULL, NULL, &iosb, buf, 10, NULL, NULL), STATUS_SUCCESS);
+    assert_int_equal(ZwWaitForSingleObject(ev, FALSE, NULL), STATUS_SUCCESS);
+    assert_int_equal(KeReadStateEvent(&iot_file_of(f)->Event), 1);
+    assert_int_equal(iot_file_of(f)->FinalStatus, STATUS_SUCCESS);
+    assert_int_equal(ZwClose(ev), STATUS_SUCCESS);
     FILE_STANDARD_INFORMATION si;
     RtlFillMemory(&si, sizeof(si), 0xFF);
     assert_int_equal(ZwQueryInformationFile(f, &iosb, &si, sizeof(si), FileStandardInformation), STATUS_SUCCESS);
