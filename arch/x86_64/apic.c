@@ -253,7 +253,6 @@ void x86_ap_main(ULONG Number, ULONG_PTR StackLow, ULONG_PTR StackHigh);
 void x86_ap_entry64(void)
 {
     ULONG n = ap_starting;
-    write_cr3(x86_kernel_root());
     x86_ap_main(n, ap_stack_low[n], ap_stack_high[n]);
 }
 
@@ -278,8 +277,8 @@ void x86_apic_start_processors(void)
         }
         ap_starting = n;
         mailbox[0] = (ULONG64)(ULONG_PTR)boot_pml4; /* linked at its physical address */
-        mailbox[1] = ap_stack_high[n] - 8;          /* entered by jmp: as if called */
-        mailbox[2] = (ULONG64)(ULONG_PTR)x86_ap_entry64;
+        mailbox[1] = ap_stack_high[n];             /* the stub calls in: ABI-aligned */
+        mailbox[2] = x86_kernel_root();
         __atomic_thread_fence(__ATOMIC_SEQ_CST);
         ULONG id = x86_cpus[n].ApicId;
         icr_send(id, 0x4500);                                 /* INIT, assert */

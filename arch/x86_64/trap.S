@@ -125,12 +125,25 @@ x86_context_trampoline:
     .cfi_endproc
     .size x86_context_trampoline, .-x86_context_trampoline
 
+/* Application processors arrive here from the trampoline, in the kernel's
+ * half of the boot page tables, with the final root in %rcx and the boot
+ * stack in %rsp (mapped only by the final tables, so it is untouched until
+ * CR3 is switched). */
+    .globl x86_ap_long_mode
+    .type x86_ap_long_mode, @function
+x86_ap_long_mode:
+    movq %rcx, %cr3
+    call x86_ap_entry64
+    ud2
+    .size x86_ap_long_mode, .-x86_ap_long_mode
+
 /*
  * Application processor start-up code, copied to physical 0x8000 (the SIPI
  * vector 0x08) before the INIT-SIPI-SIPI sequence. It starts in real mode,
  * goes through 32-bit protected mode into long mode on the boot shim's page
  * tables (which identity-map this page and map the kernel), and jumps to
- * x86_ap_entry64 in the kernel with the stack from the mailbox at its end.
+ * x86_ap_long_mode in the kernel with the stack and page-table root from
+ * the mailbox at its end.
  */
 #define TRAMPOLINE 0x8000
 #define T(label) (label - x86_ap_trampoline + TRAMPOLINE)
@@ -175,7 +188,8 @@ ap_long:
     movw %ax, %es
     movw %ax, %ss
     movq T(ap_mailbox_stack), %rsp
-    movq T(ap_mailbox_entry), %rax
+    movq T(ap_mailbox_root), %rcx
+    movabsq $x86_ap_long_mode, %rax
     xorl %ebp, %ebp
     jmp *%rax
     .balign 8
@@ -195,7 +209,7 @@ ap_mailbox_cr3:
     .quad 0
 ap_mailbox_stack:
     .quad 0
-ap_mailbox_entry:
+ap_mailbox_root:
     .quad 0
 x86_ap_trampoline_end:
 

@@ -38,19 +38,25 @@ static inline POBJECT_HEADER ObpCheckedHeader(PVOID Object)
 static VOID NTAPI ObpProcessRemoveObjectQueue(PVOID Context)
 {
     (void)Context;
+    /* ObpRemoveObjectQueued is owned by whoever queued the work item, until
+     * the worker gives it up: it is cleared only once the list was drained,
+     * and retaken (exchange) before draining again. Clearing it while the
+     * item might be queued again by a racing enqueuer would let a third one
+     * queue the same item twice (seen as list corruption on 4 processors). */
     for (;;) {
-        /* Clear the flag before draining so an enqueue racing with the final
-         * empty check queues the worker again rather than being stranded. */
-        __atomic_store_n(&ObpRemoveObjectQueued, 0, __ATOMIC_SEQ_CST);
         POBJECT_HEADER list = __atomic_exchange_n(&ObpRemoveObjectList, NULL, __ATOMIC_ACQUIRE);
-        if (list == NULL)
-            return;
         while (list != NULL) {
             POBJECT_HEADER next = (POBJECT_HEADER)list->HandleCount;
             list->HandleCount = 0;
             ObpDeleteObject(list);
             list = next;
         }
+        __atomic_store_n(&ObpRemoveObjectQueued, 0, __ATOMIC_SEQ_CST);
+        /* An enqueue that saw the flag still set left its object for us. */
+        if (__atomic_load_n(&ObpRemoveObjectList, __ATOMIC_SEQ_CST) == NULL)
+            return;
+        if (__atomic_exchange_n(&ObpRemoveObjectQueued, 1, __ATOMIC_SEQ_CST) != 0)
+            return; /* the enqueuer queued the item again: that run drains it */
     }
 }
 
