@@ -10,8 +10,10 @@
  * whichever direction the change goes.
  *
  * Software interrupts (APC_LEVEL, DISPATCH_LEVEL) are pending bits in
- * KPCR.HalReserved[0], set atomically by this processor only (possibly from
- * an interrupt handler interrupting the setter, hence atomics). They are
+ * KPCR.HalReserved[0] (gs:[0xC0]), set and cleared by this processor only,
+ * with single GS-relative locked instructions (see pending_or); bit 0 of
+ * the same word is the wake flag, which other processors set with a locked
+ * OR (arch_wake) before their wake-up IPI. They are
  * delivered by x86_deliver_software when the IRQL drops below them with
  * interrupts enabled: on arch_set_irql lowering, on enabling interrupts, at
  * the end of every hardware interrupt, and in idle.
@@ -186,29 +188,57 @@ KIRQL arch_get_irql(void)
     return irql;
 }
 
+/* The pending word of the processor this runs on, changed with one
+ * GS-relative locked instruction: a thread that reads the KPCR's address and
+ * then writes through it can be preempted and moved in between (interrupts
+ * are asynchronous here), and would set or clear another processor's bit. */
+static inline void pending_or(ULONG Bits)
+{
+    __asm__ volatile("lock orl %0, %%gs:0xC0" : : "r"(Bits) : "memory");
+}
+
+static inline void pending_and(ULONG Bits)
+{
+    __asm__ volatile("lock andl %0, %%gs:0xC0" : : "r"(Bits) : "memory");
+}
+
+static inline ULONG pending_read(void)
+{
+    ULONG v;
+    __asm__ volatile("movl %%gs:0xC0, %0" : "=r"(v) : : "memory");
+    return v;
+}
+
+/* Pending software interrupts above the IRQL. Exact with interrupts
+ * disabled; otherwise a hint that the caller re-checks. */
 static ULONG deliverable_software(void)
 {
     KIRQL irql = arch_get_irql();
-    ULONG pending = __atomic_load_n(PCR_PENDING(KeGetPcr()), __ATOMIC_ACQUIRE);
-    return pending & ((1u << APC_LEVEL) | (1u << DISPATCH_LEVEL)) & ~((2u << irql) - 1u);
+    return pending_read() & ((1u << APC_LEVEL) | (1u << DISPATCH_LEVEL)) & ~((2u << irql) - 1u);
 }
 
 /* Delivers pending software interrupts above the IRQL, highest first, while
- * interrupts are enabled. The upcall may switch threads: the processor is
- * re-read from GS afterwards. */
+ * interrupts are enabled. Choosing and claiming one (clearing its bit and
+ * raising to its level) happens with interrupts off, so it is claimed on
+ * the processor whose bit it was. The upcall may switch threads: the
+ * restore then applies to whichever processor this thread resumed on. */
 void x86_deliver_software(void)
 {
     for (;;) {
         if (!(read_flags() & 0x200))
             return;
+        cli();
         ULONG mask = deliverable_software();
-        if (mask == 0)
+        if (mask == 0) {
+            sti();
             return;
+        }
         KIRQL level = (KIRQL)(31 - __builtin_clz(mask));
-        __atomic_fetch_and(PCR_PENDING(KeGetPcr()), ~(1u << level), __ATOMIC_ACQ_REL);
+        pending_and(~(1u << level));
         KIRQL saved = (KIRQL)read_cr8();
         write_cr8(level);
         set_pcr_irql(level);
+        sti();
         KiSoftwareInterrupt(level);
         write_cr8(saved);
         set_pcr_irql(saved);
@@ -269,14 +299,14 @@ BOOLEAN arch_interrupts_enabled(void)
 
 void arch_request_software_interrupt(KIRQL Level)
 {
-    __atomic_fetch_or(PCR_PENDING(KeGetPcr()), 1u << Level, __ATOMIC_ACQ_REL);
+    pending_or(1u << Level);
     if (arch_get_irql() < Level && (read_flags() & 0x200))
         x86_deliver_software();
 }
 
 void arch_clear_software_interrupt(KIRQL Level)
 {
-    __atomic_fetch_and(PCR_PENDING(KeGetPcr()), ~(1u << Level), __ATOMIC_ACQ_REL);
+    pending_and(~(1u << Level));
 }
 
 void arch_send_ipi(KAFFINITY Targets, ULONG Kinds)
@@ -320,12 +350,11 @@ void arch_idle(void)
     /* Interrupts are off: a wake or software interrupt raised after this
      * check arrives as an interrupt, which ends the hlt (sti's one-instruction
      * shadow covers the hlt, so none slips in between). */
-    ULONG pending = __atomic_load_n(PCR_PENDING(KeGetPcr()), __ATOMIC_ACQUIRE);
-    if (!(pending & PENDING_WAKE) && deliverable_software() == 0)
+    if (!(pending_read() & PENDING_WAKE) && deliverable_software() == 0)
         __asm__ volatile("sti; hlt" : : : "memory");
-    else
-        sti();
-    __atomic_fetch_and(PCR_PENDING(KeGetPcr()), ~PENDING_WAKE, __ATOMIC_ACQ_REL);
+    cli();
+    pending_and(~PENDING_WAKE);
+    sti();
     x86_deliver_software();
 }
 
