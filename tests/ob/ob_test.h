@@ -27,7 +27,7 @@ static VOID NTAPI obt_delete(PVOID Object)
     OBT_OBJECT *o = Object;
     /* A never-initialised body is zero: creation failed before the magic. */
     if (o->Magic == OBT_MAGIC && o->DeleteIrql != NULL)
-        *o->DeleteIrql = KeGetCurrentIrql();
+        __atomic_store_n(o->DeleteIrql, KeGetCurrentIrql(), __ATOMIC_SEQ_CST);
     if (o->Magic == OBT_MAGIC && o->DeleteCounter != NULL)
         __atomic_add_fetch(o->DeleteCounter, 1, __ATOMIC_SEQ_CST);
     o->Magic = 0xDEAD;

@@ -188,15 +188,15 @@ static void dispatch_level_dereference_defers_delete(void **state)
      * at DISPATCH_LEVEL; on a multiprocessor a worker elsewhere may already
      * have run it, so only one processor makes this exact. */
     if (KeQueryActiveProcessorCount(NULL) == 1)
-        assert_int_equal(deletes, 0);
+        assert_int_equal(__atomic_load_n(&deletes, __ATOMIC_SEQ_CST), 0);
     KeLowerIrql(old);
-    for (int i = 0; i < 2000 && deletes == 0; i++) {
+    for (int i = 0; i < 2000 && __atomic_load_n(&deletes, __ATOMIC_SEQ_CST) == 0; i++) {
         LARGE_INTEGER ms = {.QuadPart = -10000};
         KeDelayExecutionThread(KernelMode, FALSE, &ms);
     }
-    assert_int_equal(deletes, 1);
+    assert_int_equal(__atomic_load_n(&deletes, __ATOMIC_SEQ_CST), 1);
     /* Deferred: the delete procedure ran in the worker, at PASSIVE_LEVEL. */
-    assert_int_equal(delete_irql, PASSIVE_LEVEL);
+    assert_int_equal(__atomic_load_n(&delete_irql, __ATOMIC_SEQ_CST), PASSIVE_LEVEL);
 }
 
 static void defer_delete_always_uses_worker(void **state)
