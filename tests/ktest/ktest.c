@@ -138,6 +138,11 @@ static int ktest_run_one(const ntos_test_group *g, const struct CMUnitTest *t, v
         ktest_printf("[FAIL] %s.%s: teardown failed\n", g->name, t->name);
         return KTEST_FAIL;
     }
+    if (ktest_result != KTEST_PASS && arch_get_irql() != irql) {
+        /* An assertion failed with the IRQL raised: the next test must not
+         * start there (it would bug-check on its first lock). */
+        arch_set_irql(irql);
+    }
     if (ktest_result == KTEST_PASS && arch_get_irql() != irql) {
         ktest_printf("[FAIL] %s.%s: returned at IRQL %u, entered at %u\n", g->name, t->name,
                      (unsigned)arch_get_irql(), (unsigned)irql);

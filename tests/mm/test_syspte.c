@@ -82,12 +82,14 @@ static void syspte_exhaustion(void **state)
 {
     mm_snapshot s;
     mm_snap(&s);
-    static PVOID held[128];
-    static SIZE_T held_pages[128];
+    /* Long-lived reservations (pool pages kept by earlier tests, more of
+     * them with each ktest.repeat pass) split the space: room for many pieces. */
+    static PVOID held[1024];
+    static SIZE_T held_pages[1024];
     int n = 0;
     SIZE_T size = MiQueryTotalSystemPtes() / 4;
     /* Big pieces first, then smaller, until not even one page fits. */
-    while (size >= 1 && n < 128) {
+    while (size >= 1 && n < 1024) {
         PVOID v = MiReserveSystemPtes(size);
         if (v != NULL) {
             held[n] = v;
@@ -96,7 +98,7 @@ static void syspte_exhaustion(void **state)
             size /= 2;
         }
     }
-    assert_true(n < 128);
+    assert_true(n < 1024);
     /* What is left (if anything) is single pages between reservations:
      * no room for a page and its guard. */
     assert_null(MiReserveSystemPtes(1));

@@ -14,6 +14,7 @@
 typedef struct _OBT_OBJECT {
     ULONG Magic;
     volatile LONG *DeleteCounter;
+    volatile KIRQL *DeleteIrql; /* if set, receives the IRQL the delete procedure ran at */
 } OBT_OBJECT;
 
 #define OBT_MAGIC 0x4f425421
@@ -25,6 +26,8 @@ static VOID NTAPI obt_delete(PVOID Object)
 {
     OBT_OBJECT *o = Object;
     /* A never-initialised body is zero: creation failed before the magic. */
+    if (o->Magic == OBT_MAGIC && o->DeleteIrql != NULL)
+        __atomic_store_n(o->DeleteIrql, KeGetCurrentIrql(), __ATOMIC_SEQ_CST);
     if (o->Magic == OBT_MAGIC && o->DeleteCounter != NULL)
         __atomic_add_fetch(o->DeleteCounter, 1, __ATOMIC_SEQ_CST);
     o->Magic = 0xDEAD;
@@ -85,6 +88,7 @@ static inline NTSTATUS obt_create(PCWSTR Name, ULONG Attributes, HANDLE Root, PH
         return s;
     o->Magic = OBT_MAGIC;
     o->DeleteCounter = &obt_deletes;
+    o->DeleteIrql = NULL;
     /* With both a handle and the pointer asked for, the pointer gets a
      * reference of its own (the creation reference becomes the handle's). */
     return ObInsertObject(o, NULL, MAXIMUM_ALLOWED, (Handle != NULL && Object != NULL) ? 1 : 0, Object, Handle);

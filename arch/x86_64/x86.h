@@ -1,0 +1,155 @@
+/*
+ * Bare-metal x86_64 backend internals shared by the files in arch/x86_64/.
+ * Not visible to src/.
+ *
+ * Vectors and IRQLs: a vector's IRQL is vector >> 4 (the local APIC's
+ * priority class, which CR8 masks), so each interrupt source gets a vector
+ * in its level's class: the clock 0xD1 (CLOCK_LEVEL 13), IPIs 0xE1 and the
+ * no-op wake-up 0xE2 (IPI_LEVEL 14), spurious 0xFF. APC_LEVEL and
+ * DISPATCH_LEVEL are software interrupts kept as pending bits in the KPCR
+ * and delivered when the IRQL falls below them (cpu.c).
+ */
+#ifndef NTOS_X86_H
+#define NTOS_X86_H
+
+#include <ntos/ntdef.h>
+#include <ntos/arch.h>
+#include <ntos/ke.h>
+#include <ntos/rtl.h>
+#include "loader.h"
+
+#define KERNEL_VMA 0xFFFFFFFF80000000ULL
+#define DIRECT_MAP_BASE 0xFFFF800000000000ULL   /* PML4 slot 256: all physical memory */
+#define SYSTEM_VA_BASE 0xFFFFA00000000000ULL    /* PML4 slot 320: Mm's system range */
+#define SYSTEM_VA_BYTES (64ULL << 30)
+#define STACK_VA_BASE 0xFFFFFE0000000000ULL     /* PML4 slot 508: kernel stacks */
+
+#define VECTOR_CLOCK 0xD1
+#define VECTOR_IPI 0xE1
+#define VECTOR_WAKE 0xE2
+#define VECTOR_TLB 0xE3
+#define VECTOR_SPURIOUS 0xFF
+
+#define GDT_KERNEL_CODE 0x10
+#define GDT_KERNEL_DATA 0x18
+#define GDT_USER32_CODE 0x20
+#define GDT_USER_DATA 0x28
+#define GDT_USER64_CODE 0x30
+#define GDT_TSS 0x40
+
+#define MSR_EFER 0xC0000080
+#define MSR_GS_BASE 0xC0000101
+#define MSR_KERNEL_GS_BASE 0xC0000102
+#define MSR_APIC_BASE 0x1B
+#define MSR_PAT 0x277
+
+/* Software interrupt pending bits and the wake flag in KPCR.HalReserved[0]
+ * (bit L = level L pending; bit 0 = wake), IPI kinds in HalReserved[2]. */
+#define PCR_PENDING(pcr) (&(pcr)->HalReserved[0])
+#define PCR_IPI_KINDS(pcr) (&(pcr)->HalReserved[2])
+#define PENDING_WAKE 1u
+
+/* The trap frame the entry stubs build on the stack (trap.S): general
+ * registers, then vector and error code, then the hardware frame. */
+typedef struct _KTRAP_FRAME {
+    ULONG64 Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp;
+    ULONG64 R8, R9, R10, R11, R12, R13, R14, R15;
+    ULONG64 Vector;
+    ULONG64 ErrorCode;
+    ULONG64 Rip, SegCs, EFlags, Rsp, SegSs;
+} KTRAP_FRAME, *PKTRAP_FRAME;
+
+typedef struct _X86_CPU {
+    ULONG Number;
+    ULONG ApicId;
+    volatile LONG Started;
+    PKPCR Pcr;
+    ULONG64 ClockTicks;
+} X86_CPU;
+
+extern X86_CPU x86_cpus[ARCH_MAX_CPUS];
+extern ULONG x86_cpu_count;
+extern PLOADER_PARAMETER_BLOCK x86_loader_block;
+extern BOOLEAN x86_has_smep, x86_has_smap;
+
+static inline void outb(USHORT port, UCHAR v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline UCHAR inb(USHORT port) { UCHAR v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outl(USHORT port, ULONG v) { __asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
+static inline ULONG64 rdmsr(ULONG msr)
+{
+    ULONG lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((ULONG64)hi << 32) | lo;
+}
+static inline void wrmsr(ULONG msr, ULONG64 v)
+{
+    __asm__ volatile("wrmsr" : : "c"(msr), "a"((ULONG)v), "d"((ULONG)(v >> 32)) : "memory");
+}
+static inline ULONG64 rdtsc(void)
+{
+    ULONG lo, hi;
+    __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+    return ((ULONG64)hi << 32) | lo;
+}
+static inline void cpuid(ULONG leaf, ULONG sub, ULONG *a, ULONG *b, ULONG *c, ULONG *d)
+{
+    __asm__ volatile("cpuid" : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d) : "a"(leaf), "c"(sub));
+}
+static inline ULONG64 read_cr2(void) { ULONG64 v; __asm__ volatile("mov %%cr2, %0" : "=r"(v)); return v; }
+static inline ULONG64 read_cr3(void) { ULONG64 v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
+static inline void write_cr3(ULONG64 v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline ULONG64 read_cr4(void) { ULONG64 v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
+static inline void write_cr4(ULONG64 v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline ULONG64 read_cr0(void) { ULONG64 v; __asm__ volatile("mov %%cr0, %0" : "=r"(v)); return v; }
+static inline void write_cr0(ULONG64 v) { __asm__ volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
+static inline ULONG64 read_flags(void) { ULONG64 f; __asm__ volatile("pushfq; popq %0" : "=r"(f) : : "memory"); return f; }
+static inline void cli(void) { __asm__ volatile("cli" : : : "memory"); }
+static inline void sti(void) { __asm__ volatile("sti" : : : "memory"); }
+static inline void invlpg(ULONG_PTR va) { __asm__ volatile("invlpg (%0)" : : "r"(va) : "memory"); }
+
+/* serial.c */
+void x86_serial_init(USHORT Port);
+void x86_print(const char *Format, ...) __attribute__((ms_abi));
+
+/* cpu.c */
+void x86_cpu_init(ULONG Number);
+void x86_deliver_software(void);
+void x86_interrupt_exit(KIRQL Saved);
+
+/* trap.c, trap.S */
+void x86_idt_init(void);
+void x86_idt_load(void);
+PVOID x86_idt_base(void);
+void x86_backtrace(ULONG64 Rip, ULONG64 Rbp);
+const char *x86_symbol_name(ULONG64 Address, ULONG64 *Offset);
+
+/* memory.c */
+void x86_memory_init(PLOADER_PARAMETER_BLOCK Lb);
+void x86_memory_enable_current(void);
+ULONG64 x86_kernel_root(void);
+PVOID x86_phys(ULONG64 Physical);
+BOOLEAN x86_stack_allocate(SIZE_T Bytes, ULONG_PTR *Low, ULONG_PTR *High, ULONG *Slot);
+void x86_stack_free(ULONG Slot);
+void x86_tlb_shootdown_handler(void);
+
+/* apic.c */
+void x86_acpi_init(PLOADER_PARAMETER_BLOCK Lb);
+void x86_apic_init_cpu(void);
+void x86_apic_eoi(void);
+void x86_apic_send(ULONG ApicId, ULONG Vector);
+void x86_apic_timer_calibrate(void);
+void x86_apic_start_processors(void);
+ULONG x86_apic_id(void);
+
+/* time.c */
+void x86_time_init(void);
+ULONG64 x86_tsc_to_100ns(ULONG64 Ticks);
+ULONG64 x86_tsc_hz(void);
+void x86_pit_wait_start(ULONG Microseconds);
+BOOLEAN x86_pit_done(void);
+
+/* startup.c */
+const char *x86_cmdline_value(const char *Key);
+BOOLEAN x86_cmdline_flag(const char *Key);
+
+#endif /* NTOS_X86_H */
