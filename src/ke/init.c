@@ -11,6 +11,7 @@
 #include "ki.h"
 #include <ntos/ob.h>
 #include <ntos/ps.h>
+#include <ntos/cm.h>
 #include <ntos/arch.h>
 
 NTSTATUS ExInitSystemObjects(void);
@@ -30,4 +31,7 @@ void KiSystemStartupPhase1(void)
     status = ExInitSystemObjects();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 3, 0, 0);
+    status = CmInitSystem();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(CONFIG_INITIALIZATION_FAILED, (ULONG_PTR)status, 4, 0, 0);
 }
