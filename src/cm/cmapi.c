@@ -458,8 +458,8 @@ static NTSTATUS CmpRenameKey(HANDLE KeyHandle, PUNICODE_STRING NewName, KPROCESS
                 status = STATUS_ACCESS_DENIED;
             } else {
                 PCM_KEY_NODE parent = node->Parent;
-                CmpFindSubKey(parent, NewName, &found);
-                if (found) {
+                ULONG at = CmpFindSubKey(parent, NewName, &found);
+                if (found && parent->SubKeys[at] != node) {
                     status = STATUS_CANNOT_DELETE; /* Windows' answer when the new name is taken */
                 } else {
                     CmpRemoveSubKey(parent, node);

@@ -224,7 +224,18 @@ static NTSTATUS CmpMapKeyPath(PCMP_IMPORT I, PCWCH P, SIZE_T Len, PUNICODE_STRIN
         return STATUS_INVALID_PARAMETER;
     UNICODE_STRING t;
     RtlInitUnicodeString(&t, target);
-    SIZE_T redirectLen = I->Redirect ? I->Redirect->Length : 0;
+    /* Paths here are below \REGISTRY: a redirection names its place the same way. */
+    static const WCHAR reg[] = L"\\REGISTRY";
+    UNICODE_STRING regPrefix = {sizeof(reg) - sizeof(WCHAR), sizeof(reg) - sizeof(WCHAR), (PWSTR)reg};
+    UNICODE_STRING redirect = {0, 0, NULL};
+    if (I->Redirect != NULL) {
+        redirect = *I->Redirect;
+        if (RtlPrefixUnicodeString(&regPrefix, &redirect, TRUE)) {
+            redirect.Buffer += regPrefix.Length / sizeof(WCHAR);
+            redirect.Length -= regPrefix.Length;
+        }
+    }
+    SIZE_T redirectLen = redirect.Length;
     SIZE_T total = redirectLen + t.Length + (Len - first) * sizeof(WCHAR);
     if (total > UNICODE_STRING_MAX_BYTES)
         return STATUS_INVALID_PARAMETER;
@@ -233,7 +244,7 @@ static NTSTATUS CmpMapKeyPath(PCMP_IMPORT I, PCWCH P, SIZE_T Len, PUNICODE_STRIN
         return STATUS_INSUFFICIENT_RESOURCES;
     SIZE_T o = 0;
     if (redirectLen) {
-        RtlCopyMemory(buf, I->Redirect->Buffer, redirectLen);
+        RtlCopyMemory(buf, redirect.Buffer, redirectLen);
         o += redirectLen;
     }
     RtlCopyMemory((PUCHAR)buf + o, t.Buffer, t.Length);
