@@ -155,12 +155,6 @@ static PVOID start_thread(PKSTART_ROUTINE Routine, PVOID Context)
     return thread;
 }
 
-static void join(PVOID Thread)
-{
-    KeWaitForSingleObject(Thread, Executive, KernelMode, FALSE, NULL);
-    ObDereferenceObject(Thread);
-}
-
 static void notifications(void **state)
 {
     (void)state;
