@@ -17,10 +17,13 @@
  * Locking: one ERESOURCE, CmpRegistryLock, for the whole namespace: shared
  * for lookups and queries, exclusive for every change (tree shape, values,
  * names, times, notify lists). It is taken inside a critical region and is
- * never held while calling out: registry callbacks, Ob (object creation and
- * handle creation), Se assignment of new descriptors and pool frees of
- * whole subtrees happen with it released. Node reference counts are atomic
- * and may be taken under the lock in either mode. PASSIVE_LEVEL throughout.
+ * never held while calling out of the registry: registry callbacks and Ob
+ * (key object and handle creation, closing) run with it released. Under it
+ * run only leaf work that takes no registry lock: pool, Se access checks
+ * and descriptor assignment for a new key (token locks only), event
+ * signalling and work-item queueing for notifications. Node reference
+ * counts are atomic and may be taken under the lock in either mode.
+ * PASSIVE_LEVEL throughout.
  */
 #ifndef NTOS_CMP_H
 #define NTOS_CMP_H
