@@ -396,6 +396,9 @@ BOOLEAN host_booted(void)
     return host.Booted;
 }
 
+/* Weak: host-only test programs link the backend without the kernel's Cm. */
+extern void CmSetBootRegistryText(const char *Text, SIZE_T Length) __attribute__((weak));
+
 void host_boot(const NTOS_HOST_CONFIG *Config)
 {
     if (host.Booted)
@@ -441,6 +444,32 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
             while (!__atomic_load_n(&cpu->Started, __ATOMIC_ACQUIRE))
                 sched_yield();
         }
+    }
+
+    /* A registry to seed from instead of the built-in default: the host's
+     * stand-in for the boot module the bare-metal loader passes. */
+    const char *regFile = getenv("NTOS_REGISTRY_FILE");
+    if (regFile != NULL && *regFile && CmSetBootRegistryText != NULL) {
+        FILE *f = fopen(regFile, "rb");
+        if (f == NULL) {
+            fprintf(stderr, "ntos host: cannot open NTOS_REGISTRY_FILE %s\n", regFile);
+            _exit(HOST_EXIT_SETUP);
+        }
+        static char *text;
+        size_t cap = 0, len = 0, n;
+        char chunk[4096];
+        while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
+            if (len + n > cap) {
+                cap = (len + n) * 2;
+                text = realloc(text, cap);
+                if (text == NULL)
+                    _exit(HOST_EXIT_SETUP);
+            }
+            memcpy(text + len, chunk, n);
+            len += n;
+        }
+        fclose(f);
+        CmSetBootRegistryText(text, len);
     }
 
     /* CPU 0 continues as the boot thread at PASSIVE_LEVEL. */

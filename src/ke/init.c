@@ -12,6 +12,7 @@
 #include <ntos/ob.h>
 #include <ntos/ps.h>
 #include <ntos/io.h>
+#include <ntos/cm.h>
 #include <ntos/arch.h>
 
 NTSTATUS ExInitSystemObjects(void);
@@ -31,9 +32,13 @@ void KiSystemStartupPhase1(void)
     status = ExInitSystemObjects();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 3, 0, 0);
+    status = CmInitSystem();
+    if (!NT_SUCCESS(status))
+        KeBugCheckEx(CONFIG_INITIALIZATION_FAILED, (ULONG_PTR)status, 4, 0, 0);
     /* The I/O manager last: its types, default descriptors and the built-in
-     * drivers (which create devices, so processes and threads must exist). */
+     * drivers (which create devices, so processes and threads must exist, and
+     * whose service keys live in the registry). */
     status = IoInitSystem();
     if (!NT_SUCCESS(status))
-        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 4, 0, 0);
+        KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 5, 0, 0);
 }
