@@ -57,6 +57,8 @@
 #endif
 
 #include <ntos/rtlp_format.h>
+#include <ntos/crt.h>
+#include <ntos/ntstrsafe.h>
 
 #include "fuzz_input.h"
 
@@ -351,6 +353,40 @@ static void test_windows(reader *r, const void *fmt, int wide, size_t full, cons
     out_free(&o);
 }
 
+/* The CRT and ntstrsafe consumers of the formatter: _vsnprintf_s with _TRUNCATE
+ * and RtlStringCchVPrintf store the same prefix, always terminated, and report
+ * truncation exactly when the output and its NUL do not fit. Size 0 is kept
+ * away from _vsnprintf_s (an invalid parameter there is a bug check). */
+static void test_secure(reader *r, const void *fmt, int wide, size_t full, const void *ref)
+{
+    (void)rd_u8(r);
+    size_t size = pick_size(r, full);
+    outbuf a = out_alloc(size ? size : 1, wide ? sizeof(WCHAR) : 1), b = out_alloc(size, wide ? sizeof(WCHAR) : 1);
+    size_t stored;
+    NTSTATUS st;
+    int ret;
+
+    if (wide) {
+        ret = RtlCrt__vsnwprintf_s((PWCHAR)a.mem, size ? size : 1, NTOS_CRT_TRUNCATE, fmt, slots_va());
+        st = RtlStringCchVPrintfW((PWCHAR)b.mem, size, fmt, slots_va());
+    } else {
+        ret = RtlCrt__vsnprintf_s((PCHAR)a.mem, size ? size : 1, NTOS_CRT_TRUNCATE, fmt, slots_va());
+        st = RtlStringCchVPrintfA((PCHAR)b.mem, size, fmt, slots_va());
+    }
+    objects_check();
+    stored = full < (size ? size : 1) - 1 ? full : (size ? size : 1) - 1;
+    CHECK(ret == (full < (size ? size : 1) && full <= 0x7fffffff ? (int)full : -1));
+    CHECK(same_units(a.mem, ref, stored, wide) && unit_at(a.mem, stored, wide) == 0);
+    if (size == 0) {
+        CHECK(st == STATUS_INVALID_PARAMETER);
+    } else {
+        CHECK(st == (full < size ? STATUS_SUCCESS : STATUS_BUFFER_OVERFLOW));
+        CHECK(same_units(b.mem, ref, stored, wide) && unit_at(b.mem, stored, wide) == 0);
+    }
+    out_free(&a);
+    out_free(&b);
+}
+
 /* The variadic entry points, called with 16 real ms_abi arguments (enough for a
  * format with at most five '%'): same result and output as the va_list ones. */
 static void test_variadic(reader *r, const void *fmt, int wide, size_t full)
@@ -579,6 +615,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     test_windows(&sizes[1], fmt, 0, full, g_ref);
     test_terminated(&sizes[2], wfmt, 1, wfull, g_wref);
     test_windows(&sizes[3], wfmt, 1, wfull, g_wref);
+    {
+        reader again = {size_bytes, 4};
+        test_secure(&again, fmt, 0, full, g_ref);
+        again = (reader){size_bytes + 8, 4};
+        test_secure(&again, wfmt, 1, wfull, g_wref);
+    }
     if (g_nslots <= 16) {
         reader again = {size_bytes + 4, 4};
         test_variadic(&again, fmt, 0, full);

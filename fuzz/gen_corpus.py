@@ -303,8 +303,7 @@ ob_seeds = {
     + query_basic(h_live(0)) + query_basic(h_live(0), 1) + [OB_QUERYOBJ, 2] + h_live(0) + [4]
     + [OB_QUERYOBJ, 4] + h_live(0) + [4] + [OB_QUERYOBJ, 3] + h_live(0) + [4]
     + query_name(h_live(1)) + close(h_live(1), user=True) + close(h_alias(0)) + close(h_live(0)),
-    # Regression seeds for the bugs the fuzzer found (pass with the harness's workarounds; with
-    # FUZZ_OB_STRICT=1 they fail until the object manager is fixed).
+    # Regression seeds for the bugs the fuzzer found (fixed; the harness checks the fixed behaviour).
     "regress_ref_by_pointer_link": create("link", n_abs(FUZZROOT, [c_alpha("k")]),
                                           target=n_abs(FUZZROOT, [c_alpha("s")]))
     + [OB_POINTER, 4, 4, T_DIR, A_NONE, 0, 0],

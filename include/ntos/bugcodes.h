@@ -71,4 +71,8 @@
 #define SYSTEM_PTE_MISUSE                  0x000000DA
 #define TARGET_MDL_TOO_SMALL               0x00000040
 
+/* KERNEL_SECURITY_CHECK_FAILURE Parameter1: the fail-fast code (winnt.h FAST_FAIL_*). */
+#define FAST_FAIL_CORRUPT_LIST_ENTRY       3
+#define FAST_FAIL_INVALID_ARG              5
+
 #endif /* NTOS_BUGCODES_H */

@@ -8,6 +8,9 @@
  * 16-byte entries, a middle page 512 leaf pointers, the top 512 middle
  * pointers.
  *
+ * The lookup routines are ms_abi like the exports that call them, so the
+ * handle-lookup fast path never pays the SysV register-save tax.
+ *
  * Concurrency: lookups are lock-free on the table structure (pages are only
  * ever added while the table lives, and published with release stores) and
  * lock the one entry they read by setting its lock bit. Creation and
@@ -56,6 +59,40 @@ typedef struct _HANDLE_TABLE {
     BOOLEAN Destroying;
 } HANDLE_TABLE, *PHANDLE_TABLE;
 
+#define EXP_LEVEL_MASK 3ULL
+
+static inline ULONG ExHandleToIndex(HANDLE Handle)
+{
+    return (ULONG)(((ULONG_PTR)Handle >> 2) & 0x3FFFFFFF);
+}
+
+/* Entry for Index, or NULL if its page is not published yet. Lock-free. */
+static inline PHANDLE_TABLE_ENTRY ExpLookupHandleTableEntry(PHANDLE_TABLE Table, ULONG Index)
+{
+    if ((ULONG_PTR)Index * 4 >= __atomic_load_n(&Table->NextHandleNeedingPool, __ATOMIC_ACQUIRE))
+        return NULL;
+    ULONG_PTR code = __atomic_load_n(&Table->TableCode, __ATOMIC_ACQUIRE);
+    PVOID top = (PVOID)(code & ~EXP_LEVEL_MASK);
+    switch (code & EXP_LEVEL_MASK) {
+    case 0:
+        return &((PHANDLE_TABLE_ENTRY)top)[Index];
+    case 1: {
+        PHANDLE_TABLE_ENTRY leaf = __atomic_load_n(&((PHANDLE_TABLE_ENTRY *)top)[Index / HANDLE_LEAF_ENTRIES],
+                                                   __ATOMIC_ACQUIRE);
+        return leaf ? &leaf[Index % HANDLE_LEAF_ENTRIES] : NULL;
+    }
+    default: {
+        PHANDLE_TABLE_ENTRY *mid = __atomic_load_n(
+            &((PHANDLE_TABLE_ENTRY **)top)[Index / (HANDLE_LEAF_ENTRIES * HANDLE_MID_ENTRIES)], __ATOMIC_ACQUIRE);
+        if (mid == NULL)
+            return NULL;
+        PHANDLE_TABLE_ENTRY leaf =
+            __atomic_load_n(&mid[(Index / HANDLE_LEAF_ENTRIES) % HANDLE_MID_ENTRIES], __ATOMIC_ACQUIRE);
+        return leaf ? &leaf[Index % HANDLE_LEAF_ENTRIES] : NULL;
+    }
+    }
+}
+
 PHANDLE_TABLE ExCreateHandleTable(struct _EPROCESS *Process);
 /* Calls DestroyRoutine for every entry still in use, then frees the table. */
 typedef VOID (*EX_DESTROY_HANDLE_ROUTINE)(PHANDLE_TABLE_ENTRY Entry, HANDLE Handle, PVOID Context);
@@ -66,8 +103,45 @@ HANDLE ExCreateHandle(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry);
  * Finds and locks the entry of Handle; NULL if the handle is not in use.
  * Release with ExUnlockHandleTableEntry. Caller is in a critical region.
  */
-PHANDLE_TABLE_ENTRY ExMapHandleToPointer(PHANDLE_TABLE Table, HANDLE Handle);
-VOID ExUnlockHandleTableEntry(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry);
+PHANDLE_TABLE_ENTRY NTAPI ExMapHandleToPointer(PHANDLE_TABLE Table, HANDLE Handle);
+VOID NTAPI ExUnlockHandleTableEntry(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry);
+/*
+ * Unlocks an entry whose Value the caller read while holding its lock and did
+ * not change: a release store instead of a locked and, since no one else
+ * writes a locked entry (other lockers only read it and spin).
+ */
+/*
+ * ExMapHandleToPointer for hot paths: the uncontended case inline (one
+ * compare-exchange), the rest (a free or contended entry) out of line.
+ * *LockedValue is the entry's Value, lock bit included, for
+ * ExUnlockHandleTableEntryValue.
+ */
+static inline __attribute__((always_inline)) PHANDLE_TABLE_ENTRY
+ExMapHandleToPointerFast(PHANDLE_TABLE Table, HANDLE Handle, ULONG_PTR *LockedValue)
+{
+    ULONG index = ExHandleToIndex(Handle);
+    PHANDLE_TABLE_ENTRY e = index != 0 ? ExpLookupHandleTableEntry(Table, index) : NULL;
+    if (e == NULL)
+        return NULL;
+    ULONG_PTR v = __atomic_load_n(&e->Value, __ATOMIC_RELAXED);
+    if (v == 0)
+        return NULL;
+    if (!(v & HANDLE_ENTRY_LOCK_BIT) &&
+        __atomic_compare_exchange_n(&e->Value, &v, v | HANDLE_ENTRY_LOCK_BIT, FALSE, __ATOMIC_ACQUIRE,
+                                    __ATOMIC_RELAXED)) {
+        *LockedValue = v | HANDLE_ENTRY_LOCK_BIT;
+        return e;
+    }
+    e = ExMapHandleToPointer(Table, Handle);
+    if (e != NULL)
+        *LockedValue = __atomic_load_n(&e->Value, __ATOMIC_RELAXED);
+    return e;
+}
+
+static inline VOID ExUnlockHandleTableEntryValue(PHANDLE_TABLE_ENTRY Entry, ULONG_PTR LockedValue)
+{
+    __atomic_store_n(&Entry->Value, LockedValue & ~HANDLE_ENTRY_LOCK_BIT, __ATOMIC_RELEASE);
+}
 /* Frees a locked entry (it is left unlocked and empty). */
 VOID ExDestroyHandle(PHANDLE_TABLE Table, HANDLE Handle, PHANDLE_TABLE_ENTRY LockedEntry);
 /* Calls Routine on each in-use entry, locked, in handle order; stops when it returns TRUE. */

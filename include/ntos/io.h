@@ -524,6 +524,10 @@ typedef enum _FSINFOCLASS {
     FileFsObjectIdInformation,
     FileFsDriverPathInformation,
     FileFsVolumeFlagsInformation,
+    FileFsSectorSizeInformation,
+    FileFsDataCopyInformation,
+    FileFsMetadataSizeInformation,
+    FileFsFullSizeInformationEx,
     FileFsMaximumInformation
 } FS_INFORMATION_CLASS, *PFS_INFORMATION_CLASS;
 

@@ -81,7 +81,8 @@ typedef enum _KWAIT_REASON {
     WrUserRequest, WrEventPair, WrQueue, WrLpcReceive, WrLpcReply, WrVirtualMemory,
     WrPageOut, WrRendezvous, WrKeyedEvent, WrTerminated, WrProcessInSwap, WrCpuRateControl,
     WrCalloutStack, WrKernel, WrResource, WrPushLock, WrMutex, WrQuantumEnd, WrDispatchInt,
-    WrPreempted, WrYieldExecution, WrFastMutex, WrGuardedMutex, WrRundown, MaximumWaitReason
+    WrPreempted, WrYieldExecution, WrFastMutex, WrGuardedMutex, WrRundown, WrAlertByThreadId,
+    WrDeferredPreempt, WrPhysicalFault, MaximumWaitReason
 } KWAIT_REASON;
 
 typedef struct _KEVENT {
@@ -473,6 +474,18 @@ NTKERNELAPI BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PV
 NTKERNELAPI BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc);
 NTKERNELAPI VOID NTAPI KeEnterCriticalRegion(void);
 NTKERNELAPI VOID NTAPI KeLeaveCriticalRegion(void);
+/* Kernel-internal: KeEnter/LeaveCriticalRegion inline on a thread pointer the
+ * caller already has, for hot paths (the handle lookup). */
+VOID NTAPI KiCheckForKernelApcDelivery(PKTHREAD Thread);
+static inline VOID KiEnterCriticalRegionThread(PKTHREAD Thread)
+{
+    Thread->KernelApcDisable--;
+}
+static inline VOID KiLeaveCriticalRegionThread(PKTHREAD Thread)
+{
+    if (++Thread->KernelApcDisable == 0)
+        KiCheckForKernelApcDelivery(Thread);
+}
 NTKERNELAPI VOID NTAPI KeEnterGuardedRegion(void);
 NTKERNELAPI VOID NTAPI KeLeaveGuardedRegion(void);
 NTKERNELAPI BOOLEAN NTAPI KeAreApcsDisabled(void);

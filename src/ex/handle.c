@@ -32,15 +32,11 @@
 
 #define EXP_HANDLE_TAG 0x6274624f /* "Obtb" */
 #define EXP_PAGE_SIZE 4096
-#define EXP_LEVEL_MASK 3ULL
 
 _Static_assert(HANDLE_LEAF_ENTRIES * sizeof(HANDLE_TABLE_ENTRY) == EXP_PAGE_SIZE, "leaf page");
 _Static_assert(HANDLE_MID_ENTRIES * sizeof(PVOID) == EXP_PAGE_SIZE, "mid page");
 
-static inline ULONG ExpHandleToIndex(HANDLE Handle)
-{
-    return (ULONG)(((ULONG_PTR)Handle >> 2) & 0x3FFFFFFF);
-}
+#define ExpHandleToIndex ExHandleToIndex
 
 static inline HANDLE ExpIndexToHandle(ULONG Index)
 {
@@ -55,31 +51,9 @@ static PVOID ExpAllocatePage(void)
     return p;
 }
 
-/* Entry for Index, or NULL if its page is not published yet. Lock-free. */
-static PHANDLE_TABLE_ENTRY ExpLookupEntry(PHANDLE_TABLE Table, ULONG Index)
+static inline PHANDLE_TABLE_ENTRY ExpLookupEntry(PHANDLE_TABLE Table, ULONG Index)
 {
-    if ((ULONG_PTR)Index * 4 >= __atomic_load_n(&Table->NextHandleNeedingPool, __ATOMIC_ACQUIRE))
-        return NULL;
-    ULONG_PTR code = __atomic_load_n(&Table->TableCode, __ATOMIC_ACQUIRE);
-    PVOID top = (PVOID)(code & ~EXP_LEVEL_MASK);
-    switch (code & EXP_LEVEL_MASK) {
-    case 0:
-        return &((PHANDLE_TABLE_ENTRY)top)[Index];
-    case 1: {
-        PHANDLE_TABLE_ENTRY leaf = __atomic_load_n(&((PHANDLE_TABLE_ENTRY *)top)[Index / HANDLE_LEAF_ENTRIES],
-                                                   __ATOMIC_ACQUIRE);
-        return leaf ? &leaf[Index % HANDLE_LEAF_ENTRIES] : NULL;
-    }
-    default: {
-        PHANDLE_TABLE_ENTRY *mid = __atomic_load_n(
-            &((PHANDLE_TABLE_ENTRY **)top)[Index / (HANDLE_LEAF_ENTRIES * HANDLE_MID_ENTRIES)], __ATOMIC_ACQUIRE);
-        if (mid == NULL)
-            return NULL;
-        PHANDLE_TABLE_ENTRY leaf =
-            __atomic_load_n(&mid[(Index / HANDLE_LEAF_ENTRIES) % HANDLE_MID_ENTRIES], __ATOMIC_ACQUIRE);
-        return leaf ? &leaf[Index % HANDLE_LEAF_ENTRIES] : NULL;
-    }
-    }
+    return ExpLookupHandleTableEntry(Table, Index);
 }
 
 PHANDLE_TABLE ExCreateHandleTable(struct _EPROCESS *Process)
@@ -206,7 +180,7 @@ HANDLE ExCreateHandle(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry)
     }
 }
 
-PHANDLE_TABLE_ENTRY ExMapHandleToPointer(PHANDLE_TABLE Table, HANDLE Handle)
+PHANDLE_TABLE_ENTRY NTAPI ExMapHandleToPointer(PHANDLE_TABLE Table, HANDLE Handle)
 {
     ULONG index = ExpHandleToIndex(Handle);
     if (index == 0)
@@ -238,7 +212,7 @@ PHANDLE_TABLE_ENTRY ExMapHandleToPointer(PHANDLE_TABLE Table, HANDLE Handle)
     }
 }
 
-VOID ExUnlockHandleTableEntry(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry)
+VOID NTAPI ExUnlockHandleTableEntry(PHANDLE_TABLE Table, PHANDLE_TABLE_ENTRY Entry)
 {
     (void)Table;
     ULONG_PTR v = __atomic_load_n(&Entry->Value, __ATOMIC_RELAXED);

@@ -194,7 +194,10 @@ VOID KiRundownApcs(PKTHREAD Thread)
 
 /* ---- regions ------------------------------------------------------------------------- */
 
-static void KiCheckForKernelApcDelivery(PKTHREAD t)
+/* ms_abi and out of line: KeLeaveCriticalRegion/KeLeaveGuardedRegion are on
+ * every handle lookup, and an ms_abi function that calls a SysV one must
+ * save and restore xmm6-15 around it on every call, taken or not. */
+__attribute__((noinline)) VOID NTAPI KiCheckForKernelApcDelivery(PKTHREAD t)
 {
     if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 &&
         !IsListEmpty(&t->ApcState.ApcListHead[KernelMode])) {

@@ -76,12 +76,12 @@ static VOID ObpDeferObjectDeletion(POBJECT_HEADER Header)
     }
 }
 
-static LONG_PTR ObpDereference(PVOID Object, BOOLEAN AlwaysDefer)
+/* The last reference (or a count gone negative): out of line and ms_abi so
+ * the common dereference, a single locked decrement, saves nothing. */
+static __attribute__((noinline)) LONG_PTR NTAPI ObpDereferenceFinal(POBJECT_HEADER h, LONG_PTR count,
+                                                                    BOOLEAN AlwaysDefer)
 {
-    POBJECT_HEADER h = ObpCheckedHeader(Object);
-    LONG_PTR count = __atomic_sub_fetch(&h->PointerCount, 1, __ATOMIC_ACQ_REL);
-    if (count > 0)
-        return count;
+    PVOID Object = ObpHeaderBody(h);
     if (count < 0)
         KeBugCheckEx(REFERENCE_BY_POINTER, (ULONG_PTR)ObpHeaderType(h), (ULONG_PTR)Object, (ULONG_PTR)count, 2);
     if (h->TraceFlags & OBP_TRACE_STATIC)
@@ -91,6 +91,15 @@ static LONG_PTR ObpDereference(PVOID Object, BOOLEAN AlwaysDefer)
     else
         ObpDeleteObject(h);
     return 0;
+}
+
+static inline __attribute__((always_inline)) LONG_PTR ObpDereference(PVOID Object, BOOLEAN AlwaysDefer)
+{
+    POBJECT_HEADER h = ObpCheckedHeader(Object);
+    LONG_PTR count = __atomic_sub_fetch(&h->PointerCount, 1, __ATOMIC_ACQ_REL);
+    if (count > 0)
+        return count;
+    return ObpDereferenceFinal(h, count, AlwaysDefer);
 }
 
 LONG_PTR FASTCALL ObfReferenceObject(PVOID Object)

@@ -263,17 +263,17 @@ static void type_counts_track_objects(void **state)
     PVOID o;
     HANDLE h1, h2;
     assert_int_equal(obt_create(NULL, 0, NULL, &h1, &o), STATUS_SUCCESS);
-    assert_int_equal(t->TotalNumberOfObjects, objects + 1);
-    assert_int_equal(t->TotalNumberOfHandles, handles + 1);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfObjects, __ATOMIC_ACQUIRE), objects + 1);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfHandles, __ATOMIC_ACQUIRE), handles + 1);
     assert_int_equal(ObOpenObjectByPointer(o, 0, NULL, 0, t, KernelMode, &h2), STATUS_SUCCESS);
-    assert_int_equal(t->TotalNumberOfHandles, handles + 2);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfHandles, __ATOMIC_ACQUIRE), handles + 2);
     assert_int_equal(obt_handle_count(o), 2);
     assert_int_equal(ZwClose(h1), STATUS_SUCCESS);
     assert_int_equal(ZwClose(h2), STATUS_SUCCESS);
-    assert_int_equal(t->TotalNumberOfObjects, objects + 1);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfObjects, __ATOMIC_ACQUIRE), objects + 1);
     ObDereferenceObject(o);
-    assert_int_equal(t->TotalNumberOfObjects, objects);
-    assert_int_equal(t->TotalNumberOfHandles, handles);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfObjects, __ATOMIC_ACQUIRE), objects);
+    assert_int_equal(__atomic_load_n(&t->TotalNumberOfHandles, __ATOMIC_ACQUIRE), handles);
 }
 
 static const struct CMUnitTest tests[] = {
