@@ -447,6 +447,51 @@ static void filter_counts_what_it_passes_down(void **state)
     lb_check_leaks(&m);
 }
 
+/* ---- unload ------------------------------------------------------------------------------------------------ */
+
+static PDRIVER_OBJECT driver_named(PCWSTR Name)
+{
+    UNICODE_STRING us;
+    RtlInitUnicodeString(&us, Name);
+    PDRIVER_OBJECT d = NULL;
+    assert_int_equal(
+        ObReferenceObjectByName(&us, OBJ_CASE_INSENSITIVE, NULL, 0, IoDriverObjectType, KernelMode, NULL, (PVOID *)&d),
+        STATUS_SUCCESS);
+    return d;
+}
+
+/* The built-in drivers have no DriverUnload: an unload is refused whatever is
+ * outstanding, and a request pending across the attempt is unaffected. */
+static void unload_is_refused(void **state)
+{
+    (void)state;
+    LB_MARK m = lb_mark();
+    HANDLE f = lb_open(L"\\Device\\Loopback", FILE_READ_DATA | FILE_WRITE_DATA, FALSE);
+    HANDLE ev;
+    assert_int_equal(ZwCreateEvent(&ev, EVENT_ALL_ACCESS, NULL, NotificationEvent, FALSE), STATUS_SUCCESS);
+    IO_STATUS_BLOCK ri = {.Status = -1}, wi;
+    UCHAR buf[4];
+    LARGE_INTEGER zero = {0};
+    assert_int_equal(ZwReadFile(f, ev, NULL, NULL, &ri, buf, sizeof(buf), &zero, NULL), STATUS_PENDING);
+    PDRIVER_OBJECT lb = driver_named(L"\\Driver\\Loopback"), filter = driver_named(L"\\Driver\\LoopbackFilter");
+    assert_null(lb->DriverUnload);
+    assert_int_equal(IopUnloadDriver(lb), STATUS_INVALID_DEVICE_REQUEST);
+    assert_int_equal(IopUnloadDriver(filter), STATUS_INVALID_DEVICE_REQUEST);
+    assert_false(IopDeviceExtension(lb->DeviceObject)->ExtensionFlags & DOE_UNLOAD_PENDING);
+    ObDereferenceObject(lb);
+    ObDereferenceObject(filter);
+    /* Still usable: new opens work and the pending read completes normally. */
+    HANDLE g = lb_open(L"\\Device\\Loopback", FILE_WRITE_DATA, TRUE);
+    assert_int_equal(ZwWriteFile(g, NULL, NULL, NULL, &wi, "ok", 2, NULL, NULL), STATUS_SUCCESS);
+    assert_int_equal(ZwWaitForSingleObject(ev, FALSE, NULL), STATUS_SUCCESS);
+    assert_int_equal(ri.Status, STATUS_SUCCESS);
+    assert_int_equal(ri.Information, 2);
+    assert_int_equal(ZwClose(g), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(ev), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    lb_check_leaks(&m);
+}
+
 static const struct CMUnitTest io_loopback_tests[] = {
     cmocka_unit_test(pending_read_completed_by_later_write),
     cmocka_unit_test(async_reads_are_served_fifo),
@@ -454,6 +499,7 @@ static const struct CMUnitTest io_loopback_tests[] = {
     cmocka_unit_test(cancel_queued_and_delayed_requests),
     cmocka_unit_test(ioctl_methods_transform_data),
     cmocka_unit_test(filter_counts_what_it_passes_down),
+    cmocka_unit_test(unload_is_refused),
 };
 
 NTOS_TEST_GROUP(io_loopback, io_loopback_tests, NULL, NULL);
