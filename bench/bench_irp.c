@@ -19,6 +19,11 @@
  * system call included) for the first two, write + read of one byte through
  * a pipe for the third. ntos pays no kernel entry; Linux does: the ratio
  * compares a whole in-kernel request path with a whole system call.
+ *
+ * Measured on the 2-core development VM, host-release, under load (a fuzzer
+ * and builds running): irp_roundtrip_null 199 ns against 1386 ns for
+ * FIONREAD (0.14); zw_ioctl_null 152 ns against 1432 ns (0.11);
+ * zw_loopback_write_read_1 988 ns against 3236 ns (0.31).
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
