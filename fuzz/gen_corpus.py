@@ -314,6 +314,50 @@ ob_seeds = {
 }
 
 
+# ---- fuzz_io -----------------------------------------------------------------------
+# Operations (op % 8 in fuzz_io.c): open, close, read, write, ioctl, cancel, sleep, query.
+IO_OPEN, IO_CLOSE, IO_READ, IO_WRITE, IO_IOCTL, IO_CANCEL, IO_SLEEP, IO_QUERY = range(8)
+N_NULL, N_LOOPBACK, N_FILTER, N_SUB, N_NOPE, N_DOSDEV = 0, 1, 2, 3, 5, 8
+SYNC, ASYNC = 0x81, 0x00
+ACC_RW_SYNC, ACC_RW = 0x0A, 0x02
+# k_codes indices
+C_UPPER, C_COUNT, C_REVERSE, C_NEITHER, C_DELAY, C_QUERY, C_STATS = range(7)
+
+
+def io_open(name, opts=SYNC, access=ACC_RW_SYNC, disp=1, attrs=1, share=7):
+    return [IO_OPEN, name, attrs, disp, opts, share, access]
+
+
+def io_len(n):
+    """Length class 1 (1..16 bytes)."""
+    return [1, (n - 1) % 16]
+
+
+def io_rw(op, slot, n, offb=1, eb=0):
+    return [op, slot] + io_len(n) + [offb, eb]
+
+
+def io_ioctl(slot, code, n_in, n_out, flags=0, delay=0):
+    return [IO_IOCTL, slot, code] + io_len(n_in) + io_len(n_out) + [flags] + list(struct.pack("<H", delay))
+
+
+io_seeds = {
+    "null_rw": io_open(N_NULL) + io_rw(IO_WRITE, 0, 8) + io_rw(IO_READ, 0, 8) + [IO_CLOSE, 0],
+    "loopback_pend_then_write": io_open(N_LOOPBACK, ASYNC, ACC_RW) + io_rw(IO_READ, 0, 4, eb=4)
+    + io_open(N_LOOPBACK) + io_rw(IO_WRITE, 1, 6) + [IO_CLOSE, 1, IO_CLOSE, 0],
+    "loopback_cancel_read": io_open(N_LOOPBACK, ASYNC, ACC_RW) + io_rw(IO_READ, 0, 4) + [IO_CANCEL, 0, IO_CLOSE, 0],
+    "delay_and_cancel": io_open(N_FILTER, ASYNC, ACC_RW) + io_ioctl(0, C_DELAY, 4, 0, delay=50)
+    + io_ioctl(0, C_DELAY, 4, 0, delay=1) + [IO_SLEEP, 3, IO_CANCEL, 0, IO_CLOSE, 0],
+    "ioctl_methods": io_open(N_LOOPBACK) + io_ioctl(0, C_UPPER, 8, 16) + io_ioctl(0, C_COUNT, 1, 16)
+    + io_ioctl(0, C_REVERSE, 8, 8) + io_ioctl(0, C_NEITHER, 8, 8) + io_ioctl(0, C_REVERSE, 8, 4)
+    + io_ioctl(0, C_UPPER, 8, 8, flags=3) + [IO_QUERY, 0, IO_QUERY, 0x10, IO_CLOSE, 0],
+    "bad_names": io_open(N_NOPE) + io_open(N_DOSDEV) + io_open(N_SUB) + [IO_CLOSE, 0]
+    + io_open(N_LOOPBACK, disp=2) + io_open(N_LOOPBACK, disp=7) + io_open(0x1F),
+    "close_with_pending": io_open(N_LOOPBACK, ASYNC, ACC_RW) + io_rw(IO_READ, 0, 16, eb=5)
+    + io_ioctl(0, C_DELAY, 4, 0, delay=70) + io_rw(IO_WRITE, 0, 2),
+}
+
+
 def main():
     for name, data in string_seeds.items():
         write("fuzz_rtl_string", name, data)
@@ -323,6 +367,8 @@ def main():
         write("fuzz_rtl_bitmap_avl", name, data)
     for name, data in ob_seeds.items():
         write("fuzz_ob", name, data)
+    for name, data in io_seeds.items():
+        write("fuzz_io", name, data)
 
 
 if __name__ == "__main__":

@@ -97,5 +97,8 @@ NTSTATUS IoInitSystem(void)
     status = IopCreateNullDevice();
     if (!NT_SUCCESS(status))
         return status;
-    return IopCreateConsoleDevice();
+    status = IopCreateConsoleDevice();
+    if (!NT_SUCCESS(status))
+        return status;
+    return IopCreateLoopbackDevices();
 }

@@ -214,5 +214,7 @@ NTSTATUS IopCreateFile(PHANDLE FileHandle, ACCESS_MASK DesiredAccess, POBJECT_AT
 NTSTATUS IopCreateNullDevice(void);
 /* ---- built-in devices (console.c) ---- */
 NTSTATUS IopCreateConsoleDevice(void);
+/* ---- built-in test devices (loopback.c): \Device\Loopback and \Device\LoopbackFilter ---- */
+NTSTATUS IopCreateLoopbackDevices(void);
 
 #endif /* NTOS_IOP_H */
