@@ -331,6 +331,38 @@ static NTSTATUS IopAttachSystemBuffer(PIRP Irp, SIZE_T Size, PVOID CopyFrom, ULO
     return STATUS_SUCCESS;
 }
 
+/*
+ * The common start of the information services: lock a synchronous file,
+ * build the IRP for Major and give it a Length-byte system buffer, filled
+ * from Input (set) or copied back to Output at completion (query). NULL
+ * when it failed, with the call already aborted and *Status its result.
+ */
+static PIRP IopStartInformationIrp(IOP_CALL *Call, PIO_STATUS_BLOCK IoStatusBlock, UCHAR Major, ULONG Length,
+                                   PVOID Input, PVOID Output, NTSTATUS *Status)
+{
+    NTSTATUS status = IopLockIfSynchronous(Call);
+    if (!NT_SUCCESS(status)) {
+        *Status = IopAbortCall(Call, status);
+        return NULL;
+    }
+    PIRP irp = IopBuildServiceIrp(Call, IoStatusBlock, NULL, NULL, Major);
+    if (irp == NULL) {
+        *Status = IopAbortCall(Call, STATUS_INSUFFICIENT_RESOURCES);
+        return NULL;
+    }
+    status = IopAttachSystemBuffer(irp, Length, Input, Input != NULL ? Length : 0);
+    if (!NT_SUCCESS(status)) {
+        IopFreeUnsentIrp(irp);
+        *Status = IopAbortCall(Call, status);
+        return NULL;
+    }
+    if (Output != NULL) {
+        irp->Flags |= IRP_INPUT_OPERATION;
+        irp->UserBuffer = Output;
+    }
+    return irp;
+}
+
 /* ---- read and write ---------------------------------------------------------------------------------- */
 
 static NTSTATUS IopReadWrite(BOOLEAN Write, HANDLE FileHandle, HANDLE Event, PIO_APC_ROUTINE ApcRoutine,
@@ -670,19 +702,10 @@ static NTSTATUS IopQueryInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoSt
         IoStatusBlock->Information = info;
         return IopAbortCall(&call, STATUS_SUCCESS);
     }
-    status = IopLockIfSynchronous(&call);
-    if (!NT_SUCCESS(status))
-        return IopAbortCall(&call, status);
-    PIRP irp = IopBuildServiceIrp(&call, IoStatusBlock, NULL, NULL, IRP_MJ_QUERY_INFORMATION);
+    PIRP irp =
+        IopStartInformationIrp(&call, IoStatusBlock, IRP_MJ_QUERY_INFORMATION, Length, NULL, FileInformation, &status);
     if (irp == NULL)
-        return IopAbortCall(&call, STATUS_INSUFFICIENT_RESOURCES);
-    status = IopAttachSystemBuffer(irp, Length, NULL, 0);
-    if (!NT_SUCCESS(status)) {
-        IopFreeUnsentIrp(irp);
-        return IopAbortCall(&call, status);
-    }
-    irp->Flags |= IRP_INPUT_OPERATION;
-    irp->UserBuffer = FileInformation;
+        return status;
     PIO_STACK_LOCATION sp = IoGetNextIrpStackLocation(irp);
     sp->Parameters.QueryFile.Length = Length;
     sp->Parameters.QueryFile.FileInformationClass = Class;
@@ -752,17 +775,10 @@ static NTSTATUS IopSetInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK IoStat
         IoStatusBlock->Information = 0;
         return IopAbortCall(&call, STATUS_SUCCESS);
     }
-    status = IopLockIfSynchronous(&call);
-    if (!NT_SUCCESS(status))
-        return IopAbortCall(&call, status);
-    PIRP irp = IopBuildServiceIrp(&call, IoStatusBlock, NULL, NULL, IRP_MJ_SET_INFORMATION);
+    PIRP irp =
+        IopStartInformationIrp(&call, IoStatusBlock, IRP_MJ_SET_INFORMATION, Length, FileInformation, NULL, &status);
     if (irp == NULL)
-        return IopAbortCall(&call, STATUS_INSUFFICIENT_RESOURCES);
-    status = IopAttachSystemBuffer(irp, Length, FileInformation, Length);
-    if (!NT_SUCCESS(status)) {
-        IopFreeUnsentIrp(irp);
-        return IopAbortCall(&call, status);
-    }
+        return status;
     PIO_STACK_LOCATION sp = IoGetNextIrpStackLocation(irp);
     sp->Parameters.SetFile.Length = Length;
     sp->Parameters.SetFile.FileInformationClass = Class;
@@ -812,19 +828,10 @@ NTSTATUS NTAPI ZwQueryVolumeInformationFile(HANDLE FileHandle, PIO_STATUS_BLOCK 
         IoStatusBlock->Information = sizeof(*info);
         return IopAbortCall(&call, STATUS_SUCCESS);
     }
-    status = IopLockIfSynchronous(&call);
-    if (!NT_SUCCESS(status))
-        return IopAbortCall(&call, status);
-    PIRP irp = IopBuildServiceIrp(&call, IoStatusBlock, NULL, NULL, IRP_MJ_QUERY_VOLUME_INFORMATION);
+    PIRP irp =
+        IopStartInformationIrp(&call, IoStatusBlock, IRP_MJ_QUERY_VOLUME_INFORMATION, Length, NULL, FsInformation, &status);
     if (irp == NULL)
-        return IopAbortCall(&call, STATUS_INSUFFICIENT_RESOURCES);
-    status = IopAttachSystemBuffer(irp, Length, NULL, 0);
-    if (!NT_SUCCESS(status)) {
-        IopFreeUnsentIrp(irp);
-        return IopAbortCall(&call, status);
-    }
-    irp->Flags |= IRP_INPUT_OPERATION;
-    irp->UserBuffer = FsInformation;
+        return status;
     PIO_STACK_LOCATION sp = IoGetNextIrpStackLocation(irp);
     sp->Parameters.QueryVolume.Length = Length;
     sp->Parameters.QueryVolume.FsInformationClass = FsInformationClass;
