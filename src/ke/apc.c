@@ -99,7 +99,7 @@ BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemAr
     /* Only the APC state the thread runs in now can be delivered now. */
     if (Apc->ApcStateIndex == t->ApcStateIndex) {
         if (Apc->ApcMode == KernelMode) {
-            t->ApcState.KernelApcPending = TRUE;
+            __atomic_store_n(&t->ApcState.KernelApcPending, TRUE, __ATOMIC_RELEASE);
             if (t->State == Waiting) {
                 BOOLEAN deliverable = t->WaitIrql == PASSIVE_LEVEL && t->SpecialApcDisable == 0 &&
                                       (KiIsSpecialApc(Apc) || (t->KernelApcDisable == 0 && !t->KernelApcInProgress));
@@ -127,7 +127,7 @@ BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc)
         PKAPC_STATE state = t->ApcStatePointer[(int)Apc->ApcStateIndex];
         if (RemoveEntryList(&Apc->ApcListEntry)) {
             if (Apc->ApcMode == KernelMode)
-                state->KernelApcPending = FALSE;
+                __atomic_store_n(&state->KernelApcPending, FALSE, __ATOMIC_RELEASE);
             else
                 state->UserApcPending = FALSE;
         }
@@ -145,7 +145,7 @@ VOID KiDeliverApc(KPROCESSOR_MODE Mode)
     for (;;) {
         KIRQL old = KiAcquireDispatcherLock();
         PLIST_ENTRY head = &t->ApcState.ApcListHead[KernelMode];
-        t->ApcState.KernelApcPending = FALSE;
+        __atomic_store_n(&t->ApcState.KernelApcPending, FALSE, __ATOMIC_RELEASE);
         if (IsListEmpty(head) || t->SpecialApcDisable != 0) {
             KiReleaseDispatcherLock(old);
             return;
@@ -201,7 +201,7 @@ __attribute__((noinline)) VOID NTAPI KiCheckForKernelApcDelivery(PKTHREAD t)
 {
     if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 &&
         !IsListEmpty(&t->ApcState.ApcListHead[KernelMode])) {
-        t->ApcState.KernelApcPending = TRUE;
+        __atomic_store_n(&t->ApcState.KernelApcPending, TRUE, __ATOMIC_RELEASE);
         arch_request_software_interrupt(APC_LEVEL);
     }
 }

@@ -198,7 +198,9 @@ static void KiAfterSwitch(PKTHREAD Thread)
      * have been taken (and found nothing) by whichever thread ran here while
      * this one was switched out. Request it again even if this thread resumes
      * at APC_LEVEL: it stays pending until the thread lowers its IRQL. */
-    if (Thread->ApcState.KernelApcPending)
+    /* Read without the lock just released: an inserter on another
+     * processor may set it concurrently (and then requests delivery itself). */
+    if (__atomic_load_n(&Thread->ApcState.KernelApcPending, __ATOMIC_ACQUIRE))
         arch_request_software_interrupt(APC_LEVEL);
     arch_set_irql(Thread->WaitIrql);
 }

@@ -218,7 +218,8 @@ static BOOLEAN KiCheckAlert(PKTHREAD t, KPROCESSOR_MODE Mode, BOOLEAN Alertable,
 
 static BOOLEAN KiKernelApcDeliverable(PKTHREAD t)
 {
-    return t->ApcState.KernelApcPending && t->SpecialApcDisable == 0 && t->WaitIrql < APC_LEVEL;
+    return __atomic_load_n(&t->ApcState.KernelApcPending, __ATOMIC_ACQUIRE) && t->SpecialApcDisable == 0 &&
+           t->WaitIrql < APC_LEVEL;
 }
 
 /*
