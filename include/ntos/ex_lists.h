@@ -187,17 +187,7 @@ LONGLONG ExpQueryTimeZoneBias(void);
 
 /* ---- UUIDs and the previous mode (time.c) ------------------------------------------- */
 
-#ifndef GUID_DEFINED
-#define GUID_DEFINED
-typedef struct _GUID {
-    ULONG Data1;
-    USHORT Data2;
-    USHORT Data3;
-    UCHAR Data4[8];
-} GUID, *PGUID;
-#endif
-typedef GUID UUID, *PUUID;
-NTOS_ASSERT_SIZE(GUID, 16);
+typedef GUID UUID, *PUUID; /* GUID itself is in ntdef.h */
 
 NTKERNELAPI NTSTATUS NTAPI ExUuidCreate(PUUID Uuid);
 NTKERNELAPI KPROCESSOR_MODE NTAPI ExGetPreviousMode(void);

@@ -42,7 +42,7 @@ typedef const void *PCVOID;
 typedef uint8_t UCHAR, *PUCHAR, BYTE, *PBYTE;
 typedef int8_t SCHAR;
 typedef char CHAR, *PCHAR, *PSTR, *LPSTR;
-typedef const char *PCSTR, *PCSZ;
+typedef const char *PCSTR, *PCSZ, *PCCH;
 typedef int16_t SHORT, CSHORT, *PSHORT;
 typedef uint16_t USHORT, *PUSHORT, WORD;
 typedef uint16_t WCHAR, *PWCHAR, *PWSTR, *LPWSTR;
@@ -145,6 +145,17 @@ typedef const STRING *PCSTRING, *PCANSI_STRING, *PCOEM_STRING;
 #define NTOS_ASSERT_SIZE(type, size) \
     _Static_assert(sizeof(type) == (size), "sizeof(" #type ")")
 
+#ifndef GUID_DEFINED
+#define GUID_DEFINED
+typedef struct _GUID {
+    ULONG Data1;
+    USHORT Data2;
+    USHORT Data3;
+    UCHAR Data4[8];
+} GUID, *PGUID, *LPGUID;
+#endif
+typedef const GUID *LPCGUID, *PCGUID, *REFGUID;
+
 NTOS_ASSERT_SIZE(LIST_ENTRY, 0x10);
 NTOS_ASSERT_SIZE(UNICODE_STRING, 0x10);
 NTOS_ASSERT_OFFSET(UNICODE_STRING, MaximumLength, 0x02);
@@ -154,6 +165,7 @@ NTOS_ASSERT_SIZE(LARGE_INTEGER, 8);
 NTOS_ASSERT_SIZE(WCHAR, 2);
 NTOS_ASSERT_SIZE(ULONG, 4);
 NTOS_ASSERT_SIZE(LONG, 4);
+NTOS_ASSERT_SIZE(GUID, 16);
 
 /* IRQL values on x64 (the IRQL is CR8: the priority class of a vector). */
 #define PASSIVE_LEVEL 0

@@ -65,6 +65,21 @@ NTSYSAPI ULONG NTAPI RtlxUnicodeStringToAnsiSize(PCUNICODE_STRING UnicodeString)
 #define RtlAnsiStringToUnicodeSize(s) RtlxAnsiStringToUnicodeSize(s)
 #define RtlUnicodeStringToAnsiSize(s) RtlxUnicodeStringToAnsiSize(s)
 NTSYSAPI VOID NTAPI RtlFreeUnicodeString(PUNICODE_STRING UnicodeString);
+/* UTF-8 (utf8.c): NULL destination = size query; invalid input -> U+FFFD and STATUS_SOME_NOT_MAPPED. */
+NTSYSAPI NTSTATUS NTAPI RtlUTF8ToUnicodeN(PWSTR UnicodeStringDestination, ULONG UnicodeStringMaxByteCount,
+                                          PULONG UnicodeStringActualByteCount, PCCH UTF8StringSource,
+                                          ULONG UTF8StringByteCount);
+NTSYSAPI NTSTATUS NTAPI RtlUnicodeToUTF8N(PCHAR UTF8StringDestination, ULONG UTF8StringMaxByteCount,
+                                          PULONG UTF8StringActualByteCount, PCWCH UnicodeStringSource,
+                                          ULONG UnicodeStringByteCount);
+/* GUIDs (guid.c): the braced 38-character form only; the string is freed with RtlFreeUnicodeString. */
+NTSYSAPI NTSTATUS NTAPI RtlStringFromGUID(REFGUID Guid, PUNICODE_STRING GuidString);
+NTSYSAPI NTSTATUS NTAPI RtlGUIDFromString(PCUNICODE_STRING GuidString, GUID *Guid);
+/* Pseudo-random numbers (random.c): values in [0, MAXLONG - 1], *Seed updated. */
+NTSYSAPI ULONG NTAPI RtlUniform(PULONG Seed);
+NTSYSAPI ULONG NTAPI RtlRandom(PULONG Seed);
+NTSYSAPI ULONG NTAPI RtlRandomEx(PULONG Seed);
+
 NTSYSAPI VOID NTAPI RtlFreeAnsiString(PANSI_STRING AnsiString);
 NTSYSAPI BOOLEAN NTAPI RtlCreateUnicodeString(PUNICODE_STRING DestinationString, PCWSTR SourceString);
 NTSYSAPI NTSTATUS NTAPI RtlDuplicateUnicodeString(ULONG Flags, PCUNICODE_STRING StringIn,
