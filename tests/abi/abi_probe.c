@@ -39,6 +39,7 @@
 #include <ntos/dbg.h>
 #include <ntos/ex_objects.h>
 #include <ntos/io.h>
+#include <ntos/cm.h>
 #define ABI_VALUES abi_ntos_values
 #else
 #error "define ABI_SIDE_MINGW or ABI_SIDE_NTOS"
