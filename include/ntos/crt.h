@@ -157,6 +157,9 @@ INT NTAPI RtlCrt_vsprintf(PCHAR Buffer, PCSTR Format, NT_VA_LIST Args);
 INT NTAPI RtlCrt__snprintf(PCHAR Buffer, SIZE_T Count, PCSTR Format, ...);
 INT NTAPI RtlCrt__vsnprintf(PCHAR Buffer, SIZE_T Count, PCSTR Format, NT_VA_LIST Args);
 INT NTAPI RtlCrt_swprintf(PWCHAR Buffer, PCWSTR Format, ...);
+/* _swprintf/_vswprintf: the same legacy unbounded form under its underscored names. */
+INT NTAPI RtlCrt__swprintf(PWCHAR Buffer, PCWSTR Format, ...);
+INT NTAPI RtlCrt__vswprintf(PWCHAR Buffer, PCWSTR Format, NT_VA_LIST Args);
 INT NTAPI RtlCrt__snwprintf(PWCHAR Buffer, SIZE_T Count, PCWSTR Format, ...);
 INT NTAPI RtlCrt__vsnwprintf(PWCHAR Buffer, SIZE_T Count, PCWSTR Format, NT_VA_LIST Args);
 INT NTAPI RtlCrt_sprintf_s(PCHAR Buffer, SIZE_T BufferSize, PCSTR Format, ...);
@@ -263,6 +266,8 @@ VOID NTAPI RtlCrt_srand(UINT Seed);
     X("_snprintf", RtlCrt__snprintf)                 \
     X("_vsnprintf", RtlCrt__vsnprintf)               \
     X("swprintf", RtlCrt_swprintf)                   \
+    X("_swprintf", RtlCrt__swprintf)                 \
+    X("_vswprintf", RtlCrt__vswprintf)               \
     X("_snwprintf", RtlCrt__snwprintf)               \
     X("_vsnwprintf", RtlCrt__vsnwprintf)             \
     X("sprintf_s", RtlCrt_sprintf_s)                 \

@@ -100,6 +100,23 @@ INT NTAPI RtlCrt_swprintf(PWCHAR Buffer, PCWSTR Format, ...)
     return Result;
 }
 
+INT NTAPI RtlCrt__vswprintf(PWCHAR Buffer, PCWSTR Format, NT_VA_LIST Args)
+{
+    RtlpCrtCheckFormat(Buffer, 1, Format);
+    return RtlpVsnwprintf(Buffer, (SIZE_T)-1, Format, Args);
+}
+
+INT NTAPI RtlCrt__swprintf(PWCHAR Buffer, PCWSTR Format, ...)
+{
+    NT_VA_LIST Args;
+    INT Result;
+
+    NT_VA_START(Args, Format);
+    Result = RtlCrt__vswprintf(Buffer, Format, Args);
+    NT_VA_END(Args);
+    return Result;
+}
+
 /* ---- secure forms -------------------------------------------------------------------- */
 
 static SIZE_T RtlpCrtFormatTerminated(PVOID Buffer, SIZE_T Size, const VOID *Format, BOOLEAN Wide,

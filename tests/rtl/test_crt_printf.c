@@ -271,7 +271,33 @@ static void test_crt_snprintf_s(void **state)
     expect_invalid_parameter(RtlCrt__snprintf_s(b, 4, 2, NULL));
 }
 
+static int NTAPI call_vswprintf_legacy(WCHAR *b, const WCHAR *f, ...)
+{
+    NT_VA_LIST ap;
+    NT_VA_START(ap, f);
+    int r = RtlCrt__vswprintf(b, f, ap);
+    NT_VA_END(ap);
+    return r;
+}
+
+/* _swprintf/_vswprintf: ntoskrnl's underscored legacy forms, unbounded like swprintf. */
+static void test_crt_underscore_swprintf(void **state)
+{
+    WCHAR b[64];
+    (void)state;
+    assert_int_equal(RtlCrt__swprintf(b, L"%s=%d %S", L"k\x00e9y", -7, "narrow"), 13);
+    assert_wstring_equal(b, L"k\x00e9y=-7 narrow");
+    assert_int_equal(call_vswprintf_legacy(b, L"[%5ws|%-3c]", L"ab", L'z'), 11);
+    assert_wstring_equal(b, L"[   ab|z  ]");
+    assert_int_equal(RtlCrt__swprintf(b, L""), 0);
+    assert_int_equal(b[0], 0);
+    expect_invalid_parameter(RtlCrt__swprintf(NULL, L"x"));
+    expect_invalid_parameter(RtlCrt__swprintf(b, NULL));
+    expect_invalid_parameter(call_vswprintf_legacy(b, NULL));
+}
+
 static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_crt_underscore_swprintf),
     cmocka_unit_test(test_crt_sprintf_conversions),
     cmocka_unit_test(test_crt_swprintf_conversions),
     cmocka_unit_test(test_crt_snprintf),
