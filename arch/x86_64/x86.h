@@ -148,6 +148,9 @@ ULONG64 x86_tsc_hz(void);
 void x86_pit_wait_start(ULONG Microseconds);
 BOOLEAN x86_pit_done(void);
 
+/* bootmodules.c */
+void x86_boot_modules_init(PLOADER_PARAMETER_BLOCK Lb);
+
 /* startup.c */
 const char *x86_cmdline_value(const char *Key);
 BOOLEAN x86_cmdline_flag(const char *Key);
