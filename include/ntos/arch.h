@@ -285,4 +285,22 @@ BOOLEAN arch_boot_module(ULONG Index, ARCH_BOOT_MODULE *Module);
 /* The kernel command line, "" when there is none; never NULL. */
 const char *arch_boot_command_line(void);
 
+/* ---- inline IRQL read (modules stream) ----------------------------------------------
+ * arch_get_irql without the call, for hot paths (the pool's IRQL checks). On
+ * bare metal CR8 itself: driver code built with the WDK changes CR8 with an
+ * inline `mov cr8`, which leaves KPCR.Irql (gs:[0x50]) stale there. On the
+ * host the emulated CR8 is KPCR.Irql. Any IRQL. */
+static inline KIRQL arch_get_irql_inline(void)
+{
+    KIRQL irql;
+#if defined(NTOS_HOST)
+    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
+#else
+    unsigned long long cr8;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(cr8));
+    irql = (KIRQL)cr8;
+#endif
+    return irql;
+}
+
 #endif /* NTOS_ARCH_H */
