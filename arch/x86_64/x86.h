@@ -23,6 +23,7 @@
 #define DIRECT_MAP_BASE 0xFFFF800000000000ULL   /* PML4 slot 256: all physical memory */
 #define SYSTEM_VA_BASE 0xFFFFA00000000000ULL    /* PML4 slot 320: Mm's system range */
 #define SYSTEM_VA_BYTES (64ULL << 30)
+#define KUSER_SHARED_DATA_VA 0xFFFFF78000000000ULL /* PML4 slot 495: one read-only page */
 #define STACK_VA_BASE 0xFFFFFE0000000000ULL     /* PML4 slot 508: kernel stacks */
 
 #define VECTOR_APC 0x1F

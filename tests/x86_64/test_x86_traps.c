@@ -11,6 +11,7 @@
  */
 #include "ntos_test.h"
 #include "x86.h"
+#include <ntos/kuser.h>
 
 static volatile ULONG64 sink;
 
@@ -227,6 +228,48 @@ static void dpc_requested_at_dispatch_waits_for_the_lower(void **state)
     assert_int_equal(inline_dpc_runs, 1);
 }
 
+/* ---- KUSER_SHARED_DATA at 0xFFFFF78000000000 ------------------------------------------------------
+ * What the WDK's inline KeQueryTickCount/KeQueryInterruptTime/KeQuerySystemTime
+ * read: 64-bit loads at 0x320, 0x08 and 0x14 of the fixed kernel address. */
+
+#define KUSER_VA 0xFFFFF78000000000ULL
+
+static ULONG64 kuser_load(ULONG Offset)
+{
+    return *(volatile ULONG64 *)(ULONG_PTR)(KUSER_VA + Offset);
+}
+
+static void kuser_shared_data_is_mapped_at_fixed_address(void **state)
+{
+    /* The same page as the kernel's KiUserSharedData. */
+    assert_int_equal(kuser_load(0x26C) & 0xFFFFFFFF, *(volatile ULONG *)((UCHAR *)&KiUserSharedData + 0x26C));
+    for (int round = 0; round < 3; round++) {
+        LARGE_INTEGER before, after;
+        KeQueryTickCount(&before);
+        ULONG64 ticks = kuser_load(0x320);
+        KeQueryTickCount(&after);
+        assert_true(ticks >= (ULONG64)before.QuadPart && ticks <= (ULONG64)after.QuadPart);
+        ULONG64 t0 = KeQueryInterruptTime();
+        ULONG64 it = kuser_load(0x08);
+        ULONG64 t1 = KeQueryInterruptTime();
+        assert_true(it >= t0 && it <= t1);
+        /* Wait for the clock to move both, so the comparison is not of zeros. */
+        ULONG64 end = arch_interrupt_time() + 50000;
+        while (arch_interrupt_time() < end)
+            arch_pause();
+    }
+    assert_true(kuser_load(0x320) > 0);
+    assert_true(kuser_load(0x08) > 0);
+}
+
+static void kuser_shared_data_is_read_only(void **state)
+{
+    volatile ULONG64 *p = (volatile ULONG64 *)(ULONG_PTR)(KUSER_VA + 0x320);
+    expect_bugcheck(PAGE_FAULT_IN_NONPAGED_AREA, *p = 0);
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], KUSER_VA + 0x320);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], 2); /* write */
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -251,6 +294,8 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(inline_cr8_raise_is_seen_by_kernel),
     cmocka_unit_test(inline_cr8_lower_delivers_queued_apc),
     cmocka_unit_test(dpc_requested_at_dispatch_waits_for_the_lower),
+    cmocka_unit_test(kuser_shared_data_is_mapped_at_fixed_address),
+    cmocka_unit_test(kuser_shared_data_is_read_only),
     cmocka_unit_test(forced_failure),
 };
 
