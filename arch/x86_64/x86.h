@@ -75,6 +75,9 @@ extern X86_CPU x86_cpus[ARCH_MAX_CPUS];
 extern ULONG x86_cpu_count;
 extern PLOADER_PARAMETER_BLOCK x86_loader_block;
 extern BOOLEAN x86_has_smep, x86_has_smap;
+extern BOOLEAN x86_fpu_xsave;          /* XSAVE in use (else FXSAVE) */
+extern ULONG64 x86_fpu_xcr0;           /* XCR0 when XSAVE is in use */
+extern ULONG64 x86_fpu_area_bytes;     /* per-thread save area, multiple of 64 */
 
 static inline void outb(USHORT port, UCHAR v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline UCHAR inb(USHORT port) { UCHAR v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }

@@ -10,6 +10,7 @@
  * it is how a run proves that a failing test changes QEMU's exit status.
  */
 #include "ntos_test.h"
+#include "ntos_ke_test.h"
 #include "x86.h"
 #include <ntos/kuser.h>
 
@@ -270,6 +271,98 @@ static void kuser_shared_data_is_read_only(void **state)
     assert_int_equal(ntos_last_bugcheck.Parameter[1], 2); /* write */
 }
 
+/* ---- extended state across preemption -------------------------------------------------------------
+ * The kernel is built -mgeneral-regs-only, so only the thread switch touches
+ * xmm/ymm; drivers and user code do not have that luxury. Thread A loads a
+ * pattern into xmm0-15 (ymm0-15 when XCR0 has AVX), then spins; thread B,
+ * higher priority and bound to A's processor, wakes from a timer, preempts A
+ * in the middle of its spin (clock -> timer DPC -> DISPATCH software
+ * interrupt -> switch), loads a different pattern into the same registers,
+ * and ends. A then checks that its registers still hold its own pattern. */
+
+static UCHAR fpu_pattern_a[16 * 32] __attribute__((aligned(32)));
+static UCHAR fpu_pattern_b[16 * 32] __attribute__((aligned(32)));
+static UCHAR fpu_readback[16 * 32] __attribute__((aligned(32)));
+static volatile LONG fpu_b_done;
+static volatile ULONG fpu_b_processor;
+static ULONG fpu_target_processor;
+
+static BOOLEAN fpu_has_avx(void)
+{
+    return x86_fpu_xsave && (x86_fpu_xcr0 & 4);
+}
+
+#define XMM_LOAD(base) __asm__ volatile(                                                                     \
+    "movdqu 0(%0), %%xmm0\n\tmovdqu 32(%0), %%xmm1\n\tmovdqu 64(%0), %%xmm2\n\tmovdqu 96(%0), %%xmm3\n\t"     \
+    "movdqu 128(%0), %%xmm4\n\tmovdqu 160(%0), %%xmm5\n\tmovdqu 192(%0), %%xmm6\n\tmovdqu 224(%0), %%xmm7\n\t" \
+    "movdqu 256(%0), %%xmm8\n\tmovdqu 288(%0), %%xmm9\n\tmovdqu 320(%0), %%xmm10\n\tmovdqu 352(%0), %%xmm11\n\t" \
+    "movdqu 384(%0), %%xmm12\n\tmovdqu 416(%0), %%xmm13\n\tmovdqu 448(%0), %%xmm14\n\tmovdqu 480(%0), %%xmm15" \
+    : : "r"(base) : "memory")
+#define XMM_STORE(base) __asm__ volatile(                                                                    \
+    "movdqu %%xmm0, 0(%0)\n\tmovdqu %%xmm1, 32(%0)\n\tmovdqu %%xmm2, 64(%0)\n\tmovdqu %%xmm3, 96(%0)\n\t"     \
+    "movdqu %%xmm4, 128(%0)\n\tmovdqu %%xmm5, 160(%0)\n\tmovdqu %%xmm6, 192(%0)\n\tmovdqu %%xmm7, 224(%0)\n\t" \
+    "movdqu %%xmm8, 256(%0)\n\tmovdqu %%xmm9, 288(%0)\n\tmovdqu %%xmm10, 320(%0)\n\tmovdqu %%xmm11, 352(%0)\n\t" \
+    "movdqu %%xmm12, 384(%0)\n\tmovdqu %%xmm13, 416(%0)\n\tmovdqu %%xmm14, 448(%0)\n\tmovdqu %%xmm15, 480(%0)" \
+    : : "r"(base) : "memory")
+#define YMM_LOAD(base) __asm__ volatile(                                                                     \
+    "vmovdqu 0(%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\tvmovdqu 64(%0), %%ymm2\n\tvmovdqu 96(%0), %%ymm3\n\t" \
+    "vmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\tvmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7\n\t" \
+    "vmovdqu 256(%0), %%ymm8\n\tvmovdqu 288(%0), %%ymm9\n\tvmovdqu 320(%0), %%ymm10\n\tvmovdqu 352(%0), %%ymm11\n\t" \
+    "vmovdqu 384(%0), %%ymm12\n\tvmovdqu 416(%0), %%ymm13\n\tvmovdqu 448(%0), %%ymm14\n\tvmovdqu 480(%0), %%ymm15" \
+    : : "r"(base) : "memory")
+#define YMM_STORE(base) __asm__ volatile(                                                                    \
+    "vmovdqu %%ymm0, 0(%0)\n\tvmovdqu %%ymm1, 32(%0)\n\tvmovdqu %%ymm2, 64(%0)\n\tvmovdqu %%ymm3, 96(%0)\n\t" \
+    "vmovdqu %%ymm4, 128(%0)\n\tvmovdqu %%ymm5, 160(%0)\n\tvmovdqu %%ymm6, 192(%0)\n\tvmovdqu %%ymm7, 224(%0)\n\t" \
+    "vmovdqu %%ymm8, 256(%0)\n\tvmovdqu %%ymm9, 288(%0)\n\tvmovdqu %%ymm10, 320(%0)\n\tvmovdqu %%ymm11, 352(%0)\n\t" \
+    "vmovdqu %%ymm12, 384(%0)\n\tvmovdqu %%ymm13, 416(%0)\n\tvmovdqu %%ymm14, 448(%0)\n\tvmovdqu %%ymm15, 480(%0)" \
+    : : "r"(base) : "memory")
+
+static VOID NTAPI fpu_dirtying_thread(PVOID Context)
+{
+    KeSetSystemAffinityThread((KAFFINITY)1 << fpu_target_processor);
+    kt_sleep_ms(20);
+    fpu_b_processor = KeGetCurrentProcessorIndex();
+    if (fpu_has_avx())
+        YMM_LOAD(fpu_pattern_b);
+    else
+        XMM_LOAD(fpu_pattern_b);
+    __atomic_store_n(&fpu_b_done, 1, __ATOMIC_RELEASE);
+}
+
+static void fpu_state_survives_preemption(void **state)
+{
+    SIZE_T bytes = fpu_has_avx() ? 32 : 16;
+    RtlZeroMemory(fpu_pattern_a, sizeof(fpu_pattern_a));
+    RtlZeroMemory(fpu_pattern_b, sizeof(fpu_pattern_b));
+    for (ULONG r = 0; r < 16; r++)
+        for (ULONG i = 0; i < bytes; i++) {
+            fpu_pattern_a[r * 32 + i] = (UCHAR)(0xA0 + r * 7 + i);
+            fpu_pattern_b[r * 32 + i] = (UCHAR)(0x5B ^ (r * 13 + i));
+        }
+    KeSetSystemAffinityThread((KAFFINITY)1 << KeGetCurrentProcessorIndex());
+    fpu_target_processor = KeGetCurrentProcessorIndex();
+    fpu_b_done = 0;
+    fpu_b_processor = 0xFFFFFFFF;
+    static KTHREAD b;
+    kt_start(&b, fpu_dirtying_thread, NULL, KeGetCurrentThread()->Priority + 2);
+    if (fpu_has_avx())
+        YMM_LOAD(fpu_pattern_a);
+    else
+        XMM_LOAD(fpu_pattern_a);
+    BOOLEAN done = kt_spin_until(&fpu_b_done, 5000);
+    if (fpu_has_avx())
+        YMM_STORE(fpu_readback);
+    else
+        XMM_STORE(fpu_readback);
+    KeRevertToUserAffinityThread();
+    kt_join(&b);
+    assert_true(done);
+    assert_int_equal(fpu_b_processor, fpu_target_processor);
+    for (ULONG r = 0; r < 16; r++)
+        assert_memory_equal(&fpu_readback[r * 32], &fpu_pattern_a[r * 32], bytes);
+    print_message("extended state: %s, %u-byte registers\n", x86_fpu_xsave ? "xsave" : "fxsave", (unsigned)bytes);
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -296,6 +389,7 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(dpc_requested_at_dispatch_waits_for_the_lower),
     cmocka_unit_test(kuser_shared_data_is_mapped_at_fixed_address),
     cmocka_unit_test(kuser_shared_data_is_read_only),
+    cmocka_unit_test(fpu_state_survives_preemption),
     cmocka_unit_test(forced_failure),
 };
 
