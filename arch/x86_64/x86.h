@@ -28,6 +28,7 @@
 
 #define VECTOR_APC 0x1F
 #define VECTOR_DPC 0x2F
+#define X86_ISA_VECTOR_BASE 0x50   /* ISA IRQ n -> 0x50 + n, IRQL 5 (apic.c) */
 #define VECTOR_CLOCK 0xD1
 #define VECTOR_IPI 0xE1
 #define VECTOR_WAKE 0xE2

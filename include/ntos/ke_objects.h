@@ -378,6 +378,11 @@ NTKERNELAPI BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHR
  * SynchronizeIrql holding its lock. Used by the I/O manager's dispatch and by
  * tests until device interrupts are routed. */
 BOOLEAN KiInvokeInterruptServiceRoutine(PKINTERRUPT Interrupt);
+/* Device vectors (arch.h ARCH_DEVICE_VECTOR_*): see src/ke/interrupt_object.c. */
+NTKERNELAPI BOOLEAN NTAPI KeConnectInterrupt(PKINTERRUPT Interrupt);
+NTKERNELAPI BOOLEAN NTAPI KeDisconnectInterrupt(PKINTERRUPT Interrupt);
+/* Interrupts at Vector that no connected service routine claimed (tests, diagnostics). */
+ULONG KiDeviceInterruptUnclaimed(ULONG Vector);
 
 /* ---- dispatcher objects ------------------------------------------------------ */
 

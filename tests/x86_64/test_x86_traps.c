@@ -13,6 +13,7 @@
 #include "ntos_ke_test.h"
 #include "x86.h"
 #include <ntos/kuser.h>
+#include <ntos/io_interrupt.h>
 
 static volatile ULONG64 sink;
 
@@ -363,6 +364,78 @@ static void fpu_state_survives_preemption(void **state)
     print_message("extended state: %s, %u-byte registers\n", x86_fpu_xsave ? "xsave" : "fxsave", (unsigned)bytes);
 }
 
+/* ---- a real device interrupt through the IOAPIC -------------------------------------------------
+ * The PIT's channel 0 (ISA IRQ 0, which QEMU's MADT overrides to IOAPIC input
+ * 2) in rate-generator mode every 10 ms, connected with IoConnectInterrupt;
+ * the ISR queues a DPC, the DPC signals an event after three interrupts.
+ * Channel 2 is the calibration timer (time.c), so channel 0 is free. */
+
+#define PIT_HZ 1193182
+static volatile LONG pit_isr_calls, pit_dpc_calls;
+static volatile KIRQL pit_isr_irql;
+static KDPC pit_dpc;
+static KEVENT pit_event;
+
+static void pit_start_periodic(ULONG Hz)
+{
+    ULONG count = PIT_HZ / Hz;
+    outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
+    outb(0x40, (UCHAR)count);
+    outb(0x40, (UCHAR)(count >> 8));
+}
+
+static void pit_stop(void)
+{
+    outb(0x43, 0x30); /* channel 0, mode 0, no count loaded: output stays low */
+}
+
+static BOOLEAN NTAPI pit_isr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    pit_isr_irql = KeGetCurrentIrql();
+    __atomic_add_fetch(&pit_isr_calls, 1, __ATOMIC_SEQ_CST);
+    KeInsertQueueDpc(&pit_dpc, NULL, NULL);
+    return TRUE;
+}
+
+static VOID NTAPI pit_dpc_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    if (__atomic_add_fetch(&pit_dpc_calls, 1, __ATOMIC_SEQ_CST) == 3)
+        KeSetEvent(&pit_event, 0, FALSE);
+}
+
+static void pit_interrupt_reaches_connected_isr(void **state)
+{
+    KIRQL irql;
+    KAFFINITY affinity;
+    ULONG vector = HalGetInterruptVector(Isa, 0, 0, 0, &irql, &affinity);
+    assert_int_equal(vector, X86_ISA_VECTOR_BASE + 0);
+    assert_int_equal(irql, vector >> 4);
+    pit_isr_calls = pit_dpc_calls = 0;
+    KeInitializeDpc(&pit_dpc, pit_dpc_routine, NULL);
+    KeInitializeEvent(&pit_event, NotificationEvent, FALSE);
+    PKINTERRUPT intr = NULL;
+    assert_int_equal(IoConnectInterrupt(&intr, pit_isr, NULL, NULL, vector, irql, irql, Latched, FALSE, affinity,
+                                        FALSE),
+                     STATUS_SUCCESS);
+    pit_start_periodic(100);
+    LARGE_INTEGER timeout = kt_ms(3000);
+    NTSTATUS st = KeWaitForSingleObject(&pit_event, Executive, KernelMode, FALSE, &timeout);
+    pit_stop();
+    IoDisconnectInterrupt(intr);
+    KeFlushQueuedDpcs();
+    assert_int_equal(st, STATUS_SUCCESS);
+    assert_true(pit_isr_calls >= 3);
+    assert_true(pit_dpc_calls >= 3);
+    assert_int_equal(pit_isr_irql, irql);
+    /* Disconnected: the line is masked again, the ISR stays quiet. */
+    LONG calls = pit_isr_calls;
+    pit_start_periodic(1000);
+    kt_sleep_ms(30);
+    pit_stop();
+    assert_int_equal(pit_isr_calls, calls);
+    print_message("PIT: %d interrupts at vector 0x%x, IRQL %u\n", (int)calls, (unsigned)vector, (unsigned)irql);
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -390,6 +463,7 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(kuser_shared_data_is_mapped_at_fixed_address),
     cmocka_unit_test(kuser_shared_data_is_read_only),
     cmocka_unit_test(fpu_state_survives_preemption),
+    cmocka_unit_test(pit_interrupt_reaches_connected_isr),
     cmocka_unit_test(forced_failure),
 };
 
