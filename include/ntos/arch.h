@@ -8,7 +8,9 @@
  * -----------------------------
  * - Each processor has a KPCR reached through the GS base (see kpcr.h). The
  *   IRQL is the processor's CR8: 0..15, a vector's level is vector >> 4. The
- *   backend keeps KPCR.Irql equal to it for code that reads gs:[0x50].
+ *   backend writes KPCR.Irql (gs:[0x50]) along with it; on bare metal driver
+ *   code changes CR8 inline, so there only CR8 is authoritative
+ *   (arch_get_irql, arch_get_irql_inline).
  * - Interrupts are delivered only when (a) the processor's interrupt flag is set
  *   and (b) the interrupt's level is above the current IRQL. An interrupt that
  *   arrives otherwise stays pending; it is never lost and never runs early.
