@@ -8,7 +8,9 @@
  * -----------------------------
  * - Each processor has a KPCR reached through the GS base (see kpcr.h). The
  *   IRQL is the processor's CR8: 0..15, a vector's level is vector >> 4. The
- *   backend keeps KPCR.Irql equal to it for code that reads gs:[0x50].
+ *   backend writes KPCR.Irql (gs:[0x50]) along with it; on bare metal driver
+ *   code changes CR8 inline, so there only CR8 is authoritative
+ *   (arch_get_irql, arch_get_irql_inline).
  * - Interrupts are delivered only when (a) the processor's interrupt flag is set
  *   and (b) the interrupt's level is above the current IRQL. An interrupt that
  *   arrives otherwise stays pending; it is never lost and never runs early.
@@ -262,5 +264,65 @@ void KiProcessorStartup(ULONG Number);
  * else runs: initialises the executive (object manager, security, processes,
  * executive objects). Bug-checks PHASE1_INITIALIZATION_FAILED on failure. */
 void KiSystemStartupPhase1(void);
+
+/* ---- boot modules and command line (modules stream) --------------------------------
+ * Payloads handed to the kernel at boot (test drivers, a registry file, later
+ * user programs) and the kernel command line. Host: NTOS_BOOT_MODULES, a
+ * colon-separated list of file paths read into memory once at boot (name =
+ * the path's last component), and NTOS_BOOT_COMMAND_LINE. Bare metal: the
+ * QEMU -initrd payload; a newc cpio archive gives one module per regular
+ * member (name = the member's last path component), anything else is one
+ * module named "initrd"; the command line is QEMU's -append text. A
+ * malformed archive is reported on the console and gives no modules.
+ * The data stays mapped and unchanged for the life of the system; any IRQL
+ * once the backend has booted. */
+typedef struct _ARCH_BOOT_MODULE {
+    const char *Name;   /* NUL-terminated, never NULL */
+    const void *Data;
+    SIZE_T Size;
+} ARCH_BOOT_MODULE;
+ULONG arch_boot_module_count(void);
+/* FALSE (Module untouched) when Index >= arch_boot_module_count(). */
+BOOLEAN arch_boot_module(ULONG Index, ARCH_BOOT_MODULE *Module);
+/* The kernel command line, "" when there is none; never NULL. */
+const char *arch_boot_command_line(void);
+
+/* ---- inline IRQL read (modules stream) ----------------------------------------------
+ * arch_get_irql without the call, for hot paths (the pool's IRQL checks). On
+ * bare metal CR8 itself: driver code built with the WDK changes CR8 with an
+ * inline `mov cr8`, which leaves KPCR.Irql (gs:[0x50]) stale there. On the
+ * host the emulated CR8 is KPCR.Irql. Any IRQL. */
+static inline KIRQL arch_get_irql_inline(void)
+{
+    KIRQL irql;
+#if defined(NTOS_HOST)
+    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
+#else
+    unsigned long long cr8;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(cr8));
+    irql = (KIRQL)cr8;
+#endif
+    return irql;
+}
+
+/* ---- device interrupts (modules stream) -----------------------------------------------
+ * Device interrupts arrive at vectors ARCH_DEVICE_VECTOR_FIRST..LAST, at IRQL
+ * vector >> 4 (3..12, the device IRQLs), with the same delivery protocol as
+ * the other interrupts (save IRQL, raise, EOI, interrupts on, upcall
+ * KiDeviceInterrupt, restore). Ke keeps the interrupt objects connected to
+ * each vector and calls these hooks to turn the source on and off. */
+#define ARCH_DEVICE_VECTOR_FIRST 0x30
+#define ARCH_DEVICE_VECTOR_LAST 0xCF
+/* The vector, IRQL and processors a legacy ISA IRQ (0-15) is delivered at,
+ * following the firmware's interrupt source overrides; FALSE when the IRQ
+ * has no route (the host has no ISA devices). Any IRQL. */
+BOOLEAN arch_isa_interrupt_vector(ULONG Irq, ULONG *Vector, KIRQL *Irql, KAFFINITY *Affinity);
+/* Unmasks (Enable) or masks the interrupt input routed to Vector, with the
+ * trigger mode Ke connected it with (0 = level, 1 = edge: KINTERRUPT_MODE).
+ * FALSE when Vector is not a device vector this backend can deliver. Called
+ * by Ke with its vector lock held (IRQL = the vector's). */
+BOOLEAN arch_device_interrupt_enable(ULONG Vector, BOOLEAN Enable, ULONG Mode);
+/* Upcall: a device interrupt at Vector, at IRQL Vector >> 4. */
+void KiDeviceInterrupt(ULONG Vector);
 
 #endif /* NTOS_ARCH_H */
