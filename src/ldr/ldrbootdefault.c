@@ -9,14 +9,14 @@
  */
 #include "ldrp.h"
 
-__attribute__((weak)) void arch_image_mapped(ULONG_PTR Base, SIZE_T Size, const char *Name)
+__attribute__((weak)) VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name)
 {
     (void)Base;
     (void)Size;
     (void)Name;
 }
 
-__attribute__((weak)) void arch_image_unmapped(ULONG_PTR Base)
+__attribute__((weak)) VOID arch_image_unmapped(PVOID Base)
 {
     (void)Base;
 }

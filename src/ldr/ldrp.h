@@ -74,11 +74,13 @@ VOID LdrpDiscardSections(PLDRP_IMAGE Image);
 /* ---- seams with other streams (weak defaults in ldrbootdefault.c) ---------------------------- */
 
 /* hostemu (contract 6): told about foreign code mapped/unmapped, so host
- * faults in it are decoded. Replaced by arch.h's declarations at merge. */
-void arch_image_mapped(ULONG_PTR Base, SIZE_T Size, const char *Name);
-void arch_image_unmapped(ULONG_PTR Base);
+ * faults in it are decoded. The same declarations as hostemu's arch.h
+ * block; delete these at the hostemu merge. */
+VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name);
+VOID arch_image_unmapped(PVOID Base);
 
-/* modules (contract 4): the boot modules. Replaced by arch.h at the modules merge. */
+/* modules (contract 4): the boot modules, as modules' arch.h block declares
+ * them; delete from here to the #endif at the modules merge. */
 #ifndef NTOS_ARCH_BOOT_MODULE_DEFINED
 typedef struct _ARCH_BOOT_MODULE {
     const char *Name;
