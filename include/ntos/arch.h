@@ -325,4 +325,12 @@ BOOLEAN arch_device_interrupt_enable(ULONG Vector, BOOLEAN Enable, ULONG Mode);
 /* Upcall: a device interrupt at Vector, at IRQL Vector >> 4. */
 void KiDeviceInterrupt(ULONG Vector);
 
+/* ---- the kernel image (ldr) ------------------------------------------------------------ */
+
+/* The virtual range the kernel's own image occupies (host: the executable's
+ * ELF mapping from its first byte to _end; bare metal: the kernel ELF's
+ * text..end), which Ldr lists as ntoskrnl.exe, the first entry of
+ * PsLoadedModuleList. Any IRQL. */
+void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
+
 #endif /* NTOS_ARCH_H */
