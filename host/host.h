@@ -97,6 +97,14 @@ ULONG64 host_context_switches(void);
 void host_claim_fault_signals(void);
 void host_register_foreign_code(ULONG_PTR Base, SIZE_T Size, const char *Name);
 void host_unregister_foreign_code(ULONG_PTR Base);
+/* A first look at foreign-code exceptions, before KiDispatchException: for tests
+ * of the resume path and for debugging tools. Called on the faulting thread's
+ * stack at the faulting IRQL; returning TRUE resumes *Context (which the filter
+ * may have changed), FALSE dispatches normally. NULL removes it. */
+struct _EXCEPTION_RECORD;
+struct _CONTEXT;
+typedef BOOLEAN (*host_foreign_filter_fn)(struct _EXCEPTION_RECORD *Record, struct _CONTEXT *Context);
+void host_set_foreign_exception_filter(host_foreign_filter_fn Filter);
 /* Counters for tests: instructions emulated in the handler, trampolines run. */
 ULONG64 host_foreign_emulations(void);
 ULONG64 host_foreign_trampolines(void);

@@ -95,6 +95,13 @@ typedef struct host_foreign_range {
 static host_foreign_range HostForeign[HOST_FOREIGN_MAX];
 static pthread_mutex_t HostForeignLock = PTHREAD_MUTEX_INITIALIZER;
 
+static host_foreign_filter_fn HostFilter;
+
+void host_set_foreign_exception_filter(host_foreign_filter_fn Filter)
+{
+    __atomic_store_n(&HostFilter, Filter, __ATOMIC_RELEASE);
+}
+
 static ULONG64 HostEmulations;
 static ULONG64 HostTrampolines;
 
@@ -757,6 +764,9 @@ void host_foreign_work(CONTEXT *Context, const ULONG64 *Saved)
     case HOST_OP_EXCEPTION:
         if (p.Report)
             host_format_report(&p, p.What);
+        host_foreign_filter_fn filter = __atomic_load_n(&HostFilter, __ATOMIC_ACQUIRE);
+        if (filter != NULL && filter(&p.Record, Context))
+            break;
         KiDispatchException(&p.Record, Context, KernelMode, TRUE);
         break;
     default:
