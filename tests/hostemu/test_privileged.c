@@ -77,6 +77,11 @@ static const UCHAR code_div[] = {0x31, 0xD2, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xF7,
 /* mov ecx, 7; int 0x29 (__fastfail(FAST_FAIL_...)) */
 static const UCHAR code_fastfail[] = {0xB9, 0x07, 0x00, 0x00, 0x00, 0xCD, 0x29};
 
+/* xor eax, eax; call rax; ret (a null function pointer) */
+static const UCHAR code_call_null[] = {0x31, 0xC0, 0xFF, 0xD0, 0xC3};
+/* jmp rcx (to a non-executable page) */
+static const UCHAR code_jmp_rcx[] = {0xFF, 0xE1};
+
 /* More addressing forms and operand sizes of KUSER loads (offsets: 0x02C
  * ImageNumberLow = 0x8664, 0x268 ProductTypeIsValid = 1, 0x26C NtMajorVersion = 10). */
 /* mov r13, KUSER; mov eax, [r13+0x26C]; ret (REX.B base, disp32) */
@@ -117,7 +122,7 @@ enum {
     S_DWORD_SIB, S_QWORD_SIB, S_DWORD_DISP8, S_MOVZX_WORD, S_CMP_TEN, S_GS_THREAD, S_GS_NUMBER, S_CLI,
     S_WRMSR, S_READ_CR3, S_LOAD_RCX, S_STORE_RCX, S_KUSER_STORE, S_INT3, S_UD2, S_DIV, S_FASTFAIL,
     S_R13_DISP32, S_R12_MOVZX, S_LOAD_AH, S_LOAD_SIL, S_LOAD_AX, S_MOVSX_Q, S_MOVSX_D, S_MOVSXD,
-    S_CMP_REG_MEM, S_CMP_MEM_REG, S_CMP_MEM_CL, S_TEST_IMM, S_CMP_IMM32, S_COUNT
+    S_CMP_REG_MEM, S_CMP_MEM_REG, S_CMP_MEM_CL, S_TEST_IMM, S_CMP_IMM32, S_CALL_NULL, S_JMP_RCX, S_COUNT
 };
 static const struct {
     const UCHAR *Code;
@@ -133,7 +138,7 @@ static const struct {
     SN(code_r13_disp32),  SN(code_r12_movzx),   SN(code_load_ah),     SN(code_load_sil),
     SN(code_load_ax),     SN(code_movsx_q),     SN(code_movsx_d),     SN(code_movsxd),
     SN(code_cmp_reg_mem), SN(code_cmp_mem_reg), SN(code_cmp_mem_cl),  SN(code_test_imm),
-    SN(code_cmp_imm32),
+    SN(code_cmp_imm32),   SN(code_call_null),   SN(code_jmp_rcx),
 #undef SN
 };
 
@@ -547,6 +552,21 @@ static void faults_reach_kidispatchexception(void **state)
     expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_DIV, 0, 0));
     assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_INTEGER_DIVIDE_BY_ZERO);
     assert_int_equal(ntos_last_bugcheck.Parameter[1], (ULONG_PTR)(region + S_DIV * SLOT + 7));
+    /* A call through a null function pointer: an execute fault at 0. */
+    expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_CALL_NULL, 0, 0));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], 0);
+    assert_int_equal(ntos_last_bugcheck.Parameter[2], 8); /* execute */
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], 0);
+    /* A jump inside the image to a page that is not executable. */
+    static UCHAR data_page[4096] __attribute__((aligned(4096)));
+    host_register_foreign_code((ULONG_PTR)data_page, sizeof(data_page), "hostemu_data");
+    expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_JMP_RCX, (ULONG64)(ULONG_PTR)data_page, 0));
+    host_unregister_foreign_code((ULONG_PTR)data_page);
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], (ULONG_PTR)data_page);
+    assert_int_equal(ntos_last_bugcheck.Parameter[2], 8);
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], (ULONG_PTR)data_page);
     /* The kernel is unharmed: a foreign cr8 round trip still works. */
     call(S_WRITE_CR8, DISPATCH_LEVEL, 0);
     call(S_WRITE_CR8, PASSIVE_LEVEL, 0);
