@@ -33,6 +33,17 @@
  *  return and host_foreign_work copying the slot no kernel code runs on this Linux
  *  thread, so the per-thread slot cannot be overwritten or migrate.
  *
+ * A fetch fault (a call through a null pointer, a jump to a non-executable page)
+ * counts as foreign when RIP is in a registered range or the return address on top
+ * of the stack is (the call came from there); it is an access violation with
+ * ExceptionInformation[0] = 8.
+ *
+ * Limits: KUSER_SHARED_DATA is served to mov/movzx/movsx/movsxd/cmp/test with a
+ * general-register or immediate operand; SSE loads and string instructions from
+ * the page are reported as unsupported accesses (access violation). The CONTEXT
+ * carries the legacy SSE state (fxsave): the upper halves of ymm registers are
+ * kept only because the kernel's C code is built without AVX.
+ *
  * Locking and IRQL rules
  *  - The foreign-range table is written under HostForeignLock (a pthread mutex,
  *    PASSIVE_LEVEL callers) and read lock-free by the signal handler: a slot's
