@@ -71,25 +71,8 @@ PVOID LdrpImageExport(PLDRP_IMAGE Img, const char *Name, ULONG Ordinal);
 /* Frees the discardable sections' pages. */
 VOID LdrpDiscardSections(PLDRP_IMAGE Image);
 
-/* ---- seams with other streams (weak defaults in ldrbootdefault.c) ---------------------------- */
-
-/* hostemu (contract 6): told about foreign code mapped/unmapped, so host
- * faults in it are decoded. The same declarations as hostemu's arch.h
- * block; delete these at the hostemu merge. */
-VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name);
-VOID arch_image_unmapped(PVOID Base);
-
-/* modules (contract 4): the boot modules, as modules' arch.h block declares
- * them; delete from here to the #endif at the modules merge. */
-#ifndef NTOS_ARCH_BOOT_MODULE_DEFINED
-typedef struct _ARCH_BOOT_MODULE {
-    const char *Name;
-    const void *Data;
-    SIZE_T Size;
-} ARCH_BOOT_MODULE;
-ULONG arch_boot_module_count(void);
-BOOLEAN arch_boot_module(ULONG Index, ARCH_BOOT_MODULE *Module);
-#endif
+/* The boot modules (arch_boot_module, contract 4) and the image hooks
+ * (arch_image_mapped/unmapped, contract 6) are declared in ntos/arch.h. */
 
 /* A boot module by name (case-insensitive), FALSE if there is none. */
 BOOLEAN LdrpFindBootModule(PCUNICODE_STRING Name, ARCH_BOOT_MODULE *Module);
