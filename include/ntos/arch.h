@@ -271,4 +271,13 @@ void KiSystemStartupPhase1(void);
  * PsLoadedModuleList. Any IRQL. */
 void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
 
+/* ---- unwinding the kernel's own code (seh) ------------------------------------------------ */
+
+/* The kernel image's .eh_frame_hdr (version byte, pointer encodings, the
+ * sorted initial-location -> FDE table), through which src/rtl/unwind_dwarf.c
+ * unwinds kernel ELF frames; NULL if the image has none. Host: found through
+ * the executable's PT_GNU_EH_FRAME program header; bare metal: the section
+ * boot/kernel.ld keeps. Any IRQL. */
+const UCHAR *arch_kernel_eh_frame_hdr(void);
+
 #endif /* NTOS_ARCH_H */
