@@ -312,6 +312,24 @@ typedef VOID(NTAPI *PTERMINATION_HANDLER)(BOOLEAN AbnormalTermination, PVOID Est
  * and JumpTarget = the handler block, for __finally HandlerAddress = the
  * termination handler and JumpTarget = 0. All image relative.
  */
+/*
+ * A __try block can be described by several records (clang splits a block's
+ * range around calls, ending each range one byte past a call so the return
+ * address is covered), and a return address at such a boundary lies in two of
+ * them. One block's filter or termination handler runs once: a record that
+ * repeats an earlier covering record's handler and target is skipped.
+ */
+static BOOLEAN RtlpScopeRepeats(PSCOPE_TABLE_AMD64 Scope, ULONG Index, ULONG64 Pc)
+{
+    for (ULONG j = 0; j < Index; j++) {
+        if (Pc >= Scope->ScopeRecord[j].BeginAddress && Pc < Scope->ScopeRecord[j].EndAddress &&
+            Scope->ScopeRecord[j].HandlerAddress == Scope->ScopeRecord[Index].HandlerAddress &&
+            Scope->ScopeRecord[j].JumpTarget == Scope->ScopeRecord[Index].JumpTarget)
+            return TRUE;
+    }
+    return FALSE;
+}
+
 EXCEPTION_DISPOSITION NTAPI __C_specific_handler(PEXCEPTION_RECORD ExceptionRecord, PVOID EstablisherFrame,
                                                  PCONTEXT ContextRecord, PVOID DispatcherContext)
 {
@@ -324,7 +342,7 @@ EXCEPTION_DISPOSITION NTAPI __C_specific_handler(PEXCEPTION_RECORD ExceptionReco
         EXCEPTION_POINTERS pointers = {ExceptionRecord, ContextRecord};
         for (ULONG i = dc->ScopeIndex; i < scope->Count; i++) {
             if (pc < scope->ScopeRecord[i].BeginAddress || pc >= scope->ScopeRecord[i].EndAddress ||
-                scope->ScopeRecord[i].JumpTarget == 0)
+                scope->ScopeRecord[i].JumpTarget == 0 || RtlpScopeRepeats(scope, i, pc))
                 continue;
             LONG verdict;
             if (scope->ScopeRecord[i].HandlerAddress == EXCEPTION_EXECUTE_HANDLER)
@@ -354,7 +372,7 @@ EXCEPTION_DISPOSITION NTAPI __C_specific_handler(PEXCEPTION_RECORD ExceptionReco
         if ((ExceptionRecord->ExceptionFlags & EXCEPTION_TARGET_UNWIND) &&
             scope->ScopeRecord[i].JumpTarget == targetPc)
             break;
-        if (scope->ScopeRecord[i].JumpTarget != 0)
+        if (scope->ScopeRecord[i].JumpTarget != 0 || RtlpScopeRepeats(scope, i, pc))
             continue; /* an __except scope has nothing to run on unwind */
         /* Record progress first: a collided unwind resumes after this scope. */
         dc->ScopeIndex = i + 1;
