@@ -242,11 +242,13 @@ static BOOLEAN RtlpUnwindEpilogue(ULONG64 ImageBase, ULONG64 ControlPc, PRUNTIME
 /*
  * Applies one UNWIND_INFO's codes. PrologOffset limits the codes executed in
  * the primary info to those whose prologue instruction already ran; chained
- * infos are applied completely. *MachineFrame is set when PUSH_MACHFRAME
- * supplied the return address and stack pointer.
+ * infos are applied completely. The SAVE_* offsets are relative to the
+ * frame base (the establisher frame: the fixed frame, which RSP may have left
+ * after a dynamic allocation when a frame register is used). *MachineFrame is
+ * set when PUSH_MACHFRAME supplied the return address and stack pointer.
  */
-static BOOLEAN RtlpApplyUnwindCodes(PUNWIND_INFO Info, ULONG PrologOffset, BOOLEAN Primary, PCONTEXT Context,
-                                    PKNONVOLATILE_CONTEXT_POINTERS Pointers, BOOLEAN *MachineFrame)
+static BOOLEAN RtlpApplyUnwindCodes(PUNWIND_INFO Info, ULONG PrologOffset, BOOLEAN Primary, ULONG64 FrameBase,
+                                    PCONTEXT Context, PKNONVOLATILE_CONTEXT_POINTERS Pointers, BOOLEAN *MachineFrame)
 {
     ULONG i = 0;
     while (i < Info->CountOfCodes) {
@@ -285,18 +287,18 @@ static BOOLEAN RtlpApplyUnwindCodes(PUNWIND_INFO Info, ULONG PrologOffset, BOOLE
             offset = code->UnwindOp == UWOP_SAVE_NONVOL
                          ? (ULONG64)Info->UnwindCode[i + 1].FrameOffset * 8
                          : Info->UnwindCode[i + 1].FrameOffset | (ULONG64)Info->UnwindCode[i + 2].FrameOffset << 16;
-            *RtlpIntReg(Context, reg) = *(PULONG64)(Context->Rsp + offset);
+            *RtlpIntReg(Context, reg) = *(PULONG64)(FrameBase + offset);
             if (Pointers)
-                Pointers->IntegerContext[reg] = (PULONG64)(Context->Rsp + offset);
+                Pointers->IntegerContext[reg] = (PULONG64)(FrameBase + offset);
             break;
         case UWOP_SAVE_XMM128:
         case UWOP_SAVE_XMM128_FAR:
             offset = code->UnwindOp == UWOP_SAVE_XMM128
                          ? (ULONG64)Info->UnwindCode[i + 1].FrameOffset * 16
                          : Info->UnwindCode[i + 1].FrameOffset | (ULONG64)Info->UnwindCode[i + 2].FrameOffset << 16;
-            __builtin_memcpy(RtlpXmmReg(Context, reg), (const void *)(Context->Rsp + offset), sizeof(M128A));
+            __builtin_memcpy(RtlpXmmReg(Context, reg), (const void *)(FrameBase + offset), sizeof(M128A));
             if (Pointers)
-                Pointers->FloatingContext[reg] = (PM128A)(Context->Rsp + offset);
+                Pointers->FloatingContext[reg] = (PM128A)(FrameBase + offset);
             break;
         case UWOP_PUSH_MACHFRAME: {
             /* The processor pushed SS, RSP, EFLAGS, CS, RIP (and an error code
@@ -361,7 +363,7 @@ PEXCEPTION_ROUTINE NTAPI RtlVirtualUnwind(ULONG HandlerType, ULONG64 ImageBase, 
         RtlpUnwindEpilogue(ImageBase, ControlPc, FunctionEntry, info, ContextRecord, ContextPointers))
         return NULL;
 
-    if (!RtlpApplyUnwindCodes(info, (ULONG)offset, TRUE, ContextRecord, ContextPointers, &machine))
+    if (!RtlpApplyUnwindCodes(info, (ULONG)offset, TRUE, *EstablisherFrame, ContextRecord, ContextPointers, &machine))
         return NULL;
 
     /* Chained infos: the rest of the function's prologue, described by the
@@ -372,7 +374,7 @@ PEXCEPTION_ROUTINE NTAPI RtlVirtualUnwind(ULONG HandlerType, ULONG64 ImageBase, 
         if (parent->UnwindData & RUNTIME_FUNCTION_INDIRECT)
             parent = (PRUNTIME_FUNCTION)(ImageBase + (parent->UnwindData & ~(ULONG)RUNTIME_FUNCTION_INDIRECT));
         chain = (PUNWIND_INFO)(ImageBase + parent->UnwindData);
-        if (!RtlpApplyUnwindCodes(chain, 0, FALSE, ContextRecord, ContextPointers, &machine))
+        if (!RtlpApplyUnwindCodes(chain, 0, FALSE, *EstablisherFrame, ContextRecord, ContextPointers, &machine))
             return NULL;
     }
 
