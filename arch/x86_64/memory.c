@@ -440,5 +440,5 @@ void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size)
 extern const UCHAR __eh_frame_hdr_start[], __eh_frame_hdr_end[];
 const UCHAR *arch_kernel_eh_frame_hdr(void)
 {
-    return __eh_frame_hdr_end > __eh_frame_hdr_start ? __eh_frame_hdr_start : NULL;
+    return (ULONG_PTR)__eh_frame_hdr_end > (ULONG_PTR)__eh_frame_hdr_start ? __eh_frame_hdr_start : NULL;
 }

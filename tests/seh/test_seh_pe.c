@@ -341,9 +341,10 @@ static void lookup_and_unwind_through_pe_frame(void **state)
     assert_int_equal(history.Count, 1);
     /* Kernel code has no .pdata entry; memory in no module has no image. */
     assert_null(RtlLookupFunctionEntry((ULONG64)(ULONG_PTR)KeBugCheckEx, &base, NULL));
-    int local;
-    assert_null(RtlLookupFunctionEntry((ULONG64)&local, &base, NULL));
+    PVOID pool = ExAllocatePoolWithTag(NonPagedPoolNx, 64, SEH_TAG);
+    assert_null(RtlLookupFunctionEntry((ULONG64)pool, &base, NULL));
     assert_int_equal(base, 0);
+    ExFreePoolWithTag(pool, SEH_TAG);
 
     reset_observations();
     LONG r = ((PFN_CB)seh_export("SehCallback"))(seh_callback, 20);
