@@ -306,6 +306,28 @@ static void unhandled_raise_bugchecks(void **state)
     assert_int_equal(ntos_last_bugcheck.Parameter[3], 0);
 }
 
+#ifdef NTOS_KERNEL
+/* Processor exceptions inside a driver's __try (bare metal: arch/x86_64/trap.c
+ * dispatches them; the host backend's signal conversion is hostemu's). */
+typedef NTSTATUS(NTAPI *PFN_FAULT)(int, volatile LONG *, int);
+
+static void processor_exceptions_reach_except(void **state)
+{
+    (void)state;
+    PFN_FAULT fault = (PFN_FAULT)seh_export("SehFault");
+    volatile ULONG_PTR *info = (volatile ULONG_PTR *)seh_export("SehFaultInfo");
+    /* A write to an unmapped page: #PF -> STATUS_ACCESS_VIOLATION (1 = write, the address). */
+    assert_int_equal(fault(0, (volatile LONG *)0x10, 1), STATUS_ACCESS_VIOLATION);
+    assert_int_equal(info[0], 1);
+    assert_int_equal(info[1], 0x10);
+    assert_int_equal(fault(1, NULL, 0), STATUS_INTEGER_DIVIDE_BY_ZERO);
+    assert_int_equal(fault(2, NULL, 1), STATUS_ILLEGAL_INSTRUCTION);
+    assert_int_equal(fault(3, NULL, 1), STATUS_BREAKPOINT);
+    /* And nothing is left behind: a normal call still works. */
+    assert_int_equal(fault(1, NULL, 4), 25);
+}
+#endif
+
 /* ---- lookup, virtual unwind and back traces through a PE frame ---------------------------- */
 
 static PVOID callback_trace[8];
@@ -392,6 +414,9 @@ static const struct CMUnitTest seh_pe_tests[] = {
     cmocka_unit_test(exception_in_finally_collides),
     cmocka_unit_test(pool_raise_reaches_driver_handler),
     cmocka_unit_test(unhandled_raise_bugchecks),
+#ifdef NTOS_KERNEL
+    cmocka_unit_test(processor_exceptions_reach_except),
+#endif
     cmocka_unit_test(lookup_and_unwind_through_pe_frame),
 };
 

@@ -234,12 +234,36 @@ __declspec(dllexport) void SehRaiseUnhandled(NTSTATUS s)
     ExRaiseStatus(s);
 }
 
-/* A hardware fault (access violation) in __try. */
-__declspec(dllexport) NTSTATUS SehFault(volatile long *p)
+/* Processor exceptions in __try: 0 a write through p (access violation),
+ * 1 a division by zero, 2 an invalid opcode, 3 a breakpoint. The filter
+ * also records the faulting access (ExceptionInformation) for a page fault. */
+__declspec(dllexport) volatile ULONG_PTR SehFaultInfo[2];
+
+/* The faulting instruction is in a callee (a leaf without .pdata): clang's
+ * scope tables cover the calls in a __try, not faulting instructions of the
+ * __try body itself (that would need -fasync-exceptions, MSVC's /EHa). */
+static __declspec(noinline) long SehFaultingLeaf(int kind, volatile long *p, volatile int divisor)
+{
+    switch (kind) {
+    case 0:
+        *p = 1;
+        return 0;
+    case 1:
+        return 100 / divisor;
+    case 2:
+        __builtin_trap();
+    default:
+        __debugbreak();
+        return 0;
+    }
+}
+
+__declspec(dllexport) NTSTATUS SehFault(int kind, volatile long *p, volatile int divisor)
 {
     __try {
-        *p = 1;
-    } __except (1) {
+        return SehFaultingLeaf(kind, p, divisor);
+    } __except (SehFaultInfo[0] = ((EXCEPTION_POINTERS *)_exception_info())->ExceptionRecord->ExceptionInformation[0],
+                SehFaultInfo[1] = ((EXCEPTION_POINTERS *)_exception_info())->ExceptionRecord->ExceptionInformation[1], 1) {
         return _exception_code();
     }
     return 0;
