@@ -117,6 +117,9 @@ VOID LdrpRemoveModule(PKLDR_DATA_TABLE_ENTRY Entry);
 NTSTATUS LdrLoadSystemImage(PCUNICODE_STRING Name, const VOID *File, SIZE_T FileSize, PKLDR_DATA_TABLE_ENTRY *Entry);
 /* Removes the image from the list and frees its mapping and entry. PASSIVE_LEVEL. */
 NTSTATUS LdrUnloadSystemImage(PKLDR_DATA_TABLE_ENTRY Entry);
+/* The address of the routine or data an image loaded by LdrLoadSystemImage
+ * exports under Name, NULL if none (or forwarded). PASSIVE_LEVEL. */
+PVOID LdrFindExportedRoutine(PKLDR_DATA_TABLE_ENTRY Entry, PCSTR Name);
 /* Frees the image's discardable sections (INIT and IMAGE_SCN_MEM_DISCARDABLE)
  * once its entry point has run. PASSIVE_LEVEL. */
 VOID LdrDiscardInitSections(PKLDR_DATA_TABLE_ENTRY Entry);
@@ -140,8 +143,6 @@ VOID LdrLoadBootDrivers(void);
 
 NTKERNELAPI NTSTATUS NTAPI ZwLoadDriver(PUNICODE_STRING DriverServiceName);
 NTKERNELAPI NTSTATUS NTAPI ZwUnloadDriver(PUNICODE_STRING DriverServiceName);
-NTKERNELAPI NTSTATUS NTAPI NtLoadDriver(PUNICODE_STRING DriverServiceName);
-NTKERNELAPI NTSTATUS NTAPI NtUnloadDriver(PUNICODE_STRING DriverServiceName);
 
 /* The address of an exported ntoskrnl.exe or HAL.dll routine or data, NULL if
  * not exported. PASSIVE_LEVEL. */

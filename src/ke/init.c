@@ -45,4 +45,7 @@ void KiSystemStartupPhase1(void)
     status = IoInitSystem();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 5, 0, 0);
+    /* Boot drivers (.sys boot modules) once the I/O manager and the
+     * registry exist; a driver that fails to load is reported, not fatal. */
+    LdrLoadBootDrivers();
 }

@@ -6,6 +6,7 @@
 #include "ntos_ke_test.h"
 #include <ntos/ldr.h>
 #include <ntos/rtl.h>
+#include <ntos/ex_pool.h>
 
 static int modlist_marker;
 
@@ -24,10 +25,13 @@ static void kernel_entry_is_first(void **state)
     PVOID base = (PVOID)1;
     assert_ptr_equal(RtlPcToFileHeader((PVOID)(ULONG_PTR)&KeBugCheckEx, &base), k->DllBase);
     assert_ptr_equal(base, k->DllBase);
-    /* Stack memory is no module. */
-    int local = 0;
-    assert_null(RtlPcToFileHeader(&local, &base));
+    /* Pool is no module (a stack may be: bare metal's boot stack is in the
+     * kernel image's .bss). */
+    PVOID pool = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 'tLdr');
+    assert_non_null(pool);
+    assert_null(RtlPcToFileHeader(pool, &base));
     assert_null(base);
+    ExFreePoolWithTag(pool, 'tLdr');
 }
 
 static void insert_find_remove(void **state)
