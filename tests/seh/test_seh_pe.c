@@ -8,10 +8,9 @@
  * again (nested) or termination handlers that raise during an unwind
  * (collided) behave as documented; an unhandled raise is bug check 0x1E.
  *
- * The image is mapped by a minimal test-only mapper (sections, DIR64
- * relocations, imports by name from the handful of ntoskrnl exports it
- * uses) and registered with LdrpInsertModule, which is all the dispatcher
- * needs (the module's .pdata).
+ * The image is loaded by LdrLoadSystemImage, which binds its imports
+ * (ExRaiseStatus, ProbeForRead, __C_specific_handler, ...) against the
+ * kernel's export table.
  */
 #include "ntos_test.h"
 #include <ntos/ldr.h>
@@ -26,7 +25,7 @@
 typedef struct _SEH_PE {
     PUCHAR Base;
     ULONG Size;
-    KLDR_DATA_TABLE_ENTRY Entry;
+    PKLDR_DATA_TABLE_ENTRY Entry;
 } SEH_PE;
 
 static SEH_PE seh_pe;
@@ -38,100 +37,27 @@ static ULONG rd32(const UCHAR *p)
     return v;
 }
 
-static PVOID seh_import(const char *name)
-{
-    static const struct {
-        const char *Name;
-        PVOID Address;
-    } table[] = {
-        {"ExRaiseStatus", (PVOID)(ULONG_PTR)ExRaiseStatus},
-        {"ProbeForRead", (PVOID)(ULONG_PTR)ProbeForRead},
-        {"ProbeForWrite", (PVOID)(ULONG_PTR)ProbeForWrite},
-        {"RtlRaiseException", (PVOID)(ULONG_PTR)RtlRaiseException},
-        {"ExAllocatePoolWithTag", (PVOID)(ULONG_PTR)ExAllocatePoolWithTag},
-        {"ExFreePoolWithTag", (PVOID)(ULONG_PTR)ExFreePoolWithTag},
-        {"__C_specific_handler", (PVOID)(ULONG_PTR)__C_specific_handler},
-    };
-    for (ULONG i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-        const char *a = table[i].Name, *b = name;
-        while (*a && *a == *b)
-            a++, b++;
-        if (*a == 0 && *b == 0)
-            return table[i].Address;
-    }
-    return NULL;
-}
-
+/* Loaded like any driver image: mapped, relocated and bound against the
+ * kernel's export table (including this stream's src/ldr/exports/seh.exports)
+ * by the loader, which lists it with its .pdata. */
 static int seh_pe_map(void **state)
 {
     (void)state;
-    const UCHAR *file = SehPeImage;
-    const UCHAR *nt = file + rd32(file + 0x3C);
-    if (rd32(nt) != 0x00004550)
+    UNICODE_STRING name = RTL_CONSTANT_STRING(L"sehdrv.sys");
+    PKLDR_DATA_TABLE_ENTRY e = NULL;
+    NTSTATUS st = LdrLoadSystemImage(&name, SehPeImage, sizeof(SehPeImage), &e);
+    if (st != STATUS_SUCCESS || !e || !e->ExceptionTable || e->ExceptionTableSize == 0)
         return -1;
-    USHORT sections, optSize;
-    RtlCopyMemory(&sections, nt + 6, 2);
-    RtlCopyMemory(&optSize, nt + 20, 2);
-    const UCHAR *opt = nt + 24;
-    ULONG64 preferred;
-    RtlCopyMemory(&preferred, opt + 24, 8);
-    ULONG size = rd32(opt + 56), headers = rd32(opt + 60);
-    const UCHAR *dirs = opt + 112;
-
-    PUCHAR base = ExAllocatePoolWithTag(NonPagedPoolExecute, size, SEH_TAG);
-    if (!base)
-        return -1;
-    RtlZeroMemory(base, size);
-    RtlCopyMemory(base, file, headers);
-    const UCHAR *sec = opt + optSize;
-    for (ULONG i = 0; i < sections; i++, sec += 40) {
-        ULONG vsize = rd32(sec + 8), va = rd32(sec + 12), raw = rd32(sec + 16), ptr = rd32(sec + 20);
-        RtlCopyMemory(base + va, file + ptr, raw < vsize ? raw : vsize);
-    }
-    /* DIR64 relocations. */
-    ULONG64 delta = (ULONG64)base - preferred;
-    ULONG relRva = rd32(dirs + 5 * 8), relSize = rd32(dirs + 5 * 8 + 4);
-    for (ULONG off = 0; off < relSize;) {
-        ULONG page = rd32(base + relRva + off), blockSize = rd32(base + relRva + off + 4);
-        for (ULONG j = 8; j < blockSize; j += 2) {
-            USHORT e;
-            RtlCopyMemory(&e, base + relRva + off + j, 2);
-            if ((e >> 12) == 10)
-                *(PULONG64)(base + page + (e & 0xFFF)) += delta;
-        }
-        off += blockSize;
-    }
-    /* Imports, by name. */
-    ULONG impRva = rd32(dirs + 1 * 8);
-    for (PUCHAR d = base + impRva; rd32(d + 12) != 0; d += 20) {
-        PULONG64 lookup = (PULONG64)(base + rd32(d)), iat = (PULONG64)(base + rd32(d + 16));
-        for (ULONG k = 0; lookup[k]; k++) {
-            PVOID f = seh_import((const char *)base + (lookup[k] & 0x7FFFFFFF) + 2);
-            if (!f)
-                return -1;
-            iat[k] = (ULONG64)f;
-        }
-    }
-    seh_pe.Base = base;
-    seh_pe.Size = size;
-    RtlZeroMemory(&seh_pe.Entry, sizeof(seh_pe.Entry));
-    seh_pe.Entry.DllBase = base;
-    seh_pe.Entry.SizeOfImage = size;
-    seh_pe.Entry.ExceptionTable = base + rd32(dirs + 3 * 8);
-    seh_pe.Entry.ExceptionTableSize = rd32(dirs + 3 * 8 + 4);
-    RtlInitUnicodeString(&seh_pe.Entry.BaseDllName, L"sehdrv.sys");
-    seh_pe.Entry.FullDllName = seh_pe.Entry.BaseDllName;
-    if (LdrpInsertModule(&seh_pe.Entry) != STATUS_SUCCESS)
-        return -1;
+    seh_pe.Entry = e;
+    seh_pe.Base = e->DllBase;
+    seh_pe.Size = e->SizeOfImage;
     return 0;
 }
 
 static int seh_pe_unmap(void **state)
 {
     (void)state;
-    LdrpRemoveModule(&seh_pe.Entry);
-    ExFreePoolWithTag(seh_pe.Base, SEH_TAG);
-    return 0;
+    return LdrUnloadSystemImage(seh_pe.Entry) == STATUS_SUCCESS ? 0 : -1;
 }
 
 static PVOID seh_export(const char *name)
