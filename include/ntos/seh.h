@@ -101,7 +101,10 @@ BOOLEAN RtlpUnwindFrame(ULONG HandlerType, PCONTEXT Context, BOOLEAN PcIsReturnA
 
 /* DWARF CFI: unwinds one kernel ELF frame; FALSE when Pc has no FDE. */
 BOOLEAN RtlpDwarfUnwind(PCONTEXT Context, BOOLEAN PcIsReturnAddress, PKNONVOLATILE_CONTEXT_POINTERS ContextPointers);
-BOOLEAN RtlpDwarfCovers(ULONG64 Pc);
+
+/* The current thread's stack range containing Rsp (its KTHREAD limits, or
+ * the megabyte above Rsp on a stack no thread describes): walks stop there. */
+VOID RtlpStackLimits(ULONG64 Rsp, PULONG64 Low, PULONG64 High);
 
 /* The kernel-mode dispatch used by KiDispatchException and RtlRaiseException. */
 BOOLEAN RtlpDispatchException(PEXCEPTION_RECORD ExceptionRecord, PCONTEXT ContextRecord, BOOLEAN PcIsReturnAddress);

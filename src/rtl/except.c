@@ -33,8 +33,6 @@
  */
 #include <ntos/seh.h>
 #include <ntos/ke.h>
-#include <ntos/kpcr.h>
-#include <ntos/ke_objects.h>
 #include <ntos/ntstatus.h>
 #include <ntos/bugcodes.h>
 
@@ -62,18 +60,6 @@ static inline PRTLP_HANDLER_CALL RtlpHandlerCallAt(PCONTEXT Walk)
     return *(PRTLP_HANDLER_CALL *)(Walk->Rsp + 32);
 }
 
-static void RtlpStackRange(ULONG64 Rsp, ULONG64 *Low, ULONG64 *High)
-{
-    PKTHREAD t = KeGetCurrentThread();
-    if (t && t->StackBase && t->StackLimit && Rsp >= t->StackLimit && Rsp < t->StackBase) {
-        *Low = t->StackLimit;
-        *High = t->StackBase;
-    } else {
-        *Low = 0;
-        *High = ~0ULL;
-    }
-}
-
 static DECLSPEC_NORETURN void RtlpRaiseNoncontinuable(NTSTATUS Status, PEXCEPTION_RECORD Nested)
 {
     EXCEPTION_RECORD rec;
@@ -99,7 +85,7 @@ BOOLEAN RtlpDispatchException(PEXCEPTION_RECORD ExceptionRecord, PCONTEXT Contex
     BOOLEAN ra = PcIsReturnAddress;
 
     __builtin_memset(&history, 0, sizeof(history));
-    RtlpStackRange(walk.Rsp, &low, &high);
+    RtlpStackLimits(walk.Rsp, &low, &high);
 
     for (ULONG guard = 0; guard < 4096; guard++) {
         PRTLP_HANDLER_CALL call = RtlpHandlerCallAt(&walk);
@@ -199,7 +185,7 @@ VOID NTAPI RtlUnwindEx(PVOID TargetFrame, PVOID TargetIp, PEXCEPTION_RECORD Exce
     ULONG64 target = (ULONG64)TargetFrame, low, high;
 
     RtlCaptureContext(&walk);
-    RtlpStackRange(walk.Rsp, &low, &high);
+    RtlpStackLimits(walk.Rsp, &low, &high);
     if (!HistoryTable) {
         __builtin_memset(&ownHistory, 0, sizeof(ownHistory));
         HistoryTable = &ownHistory;

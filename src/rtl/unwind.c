@@ -437,7 +437,7 @@ BOOLEAN RtlpUnwindFrame(ULONG HandlerType, PCONTEXT Context, BOOLEAN PcIsReturnA
 /* ---- back traces --------------------------------------------------------------------------- */
 
 /* The stack range of the current thread, to stop a walk that leaves it. */
-static void RtlpStackLimits(ULONG64 Rsp, ULONG64 *Low, ULONG64 *High)
+VOID RtlpStackLimits(ULONG64 Rsp, PULONG64 Low, PULONG64 High)
 {
     PKTHREAD t = KeGetCurrentThread();
     if (t && t->StackBase && t->StackLimit && Rsp >= t->StackLimit && Rsp < t->StackBase) {

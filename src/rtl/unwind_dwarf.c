@@ -450,12 +450,6 @@ static BOOLEAN RtlpLookupFde(ULONG64 Pc, DW_FDE *Out)
     return TRUE;
 }
 
-BOOLEAN RtlpDwarfCovers(ULONG64 Pc)
-{
-    DW_FDE fde;
-    return RtlpLookupFde(Pc, &fde);
-}
-
 BOOLEAN RtlpDwarfUnwind(PCONTEXT Context, BOOLEAN PcIsReturnAddress, PKNONVOLATILE_CONTEXT_POINTERS ContextPointers)
 {
     DW_FDE fde;
