@@ -369,7 +369,9 @@ EXCEPTION_DISPOSITION NTAPI __C_specific_handler(PEXCEPTION_RECORD ExceptionReco
 
 /* ---- raising ---------------------------------------------------------------------------------- */
 
-VOID NTAPI RtlRaiseException(PEXCEPTION_RECORD ExceptionRecord)
+/* Never inlined: the context it reports is its caller's, one frame up from
+ * its own. */
+__attribute__((noinline)) VOID NTAPI RtlRaiseException(PEXCEPTION_RECORD ExceptionRecord)
 {
     CONTEXT context;
 

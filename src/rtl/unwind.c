@@ -480,7 +480,9 @@ static __attribute__((noinline)) ULONG RtlpWalk(PVOID *Callers, ULONG Skip, ULON
     return n;
 }
 
-ULONG NTAPI RtlWalkFrameChain(PVOID *Callers, ULONG Count, ULONG Flags)
+/* Never inlined (nor is RtlpWalk): the frames skipped are these functions'
+ * own, which must exist (ThinLTO would otherwise fold them into callers). */
+__attribute__((noinline)) ULONG NTAPI RtlWalkFrameChain(PVOID *Callers, ULONG Count, ULONG Flags)
 {
     if (Flags != 0 || !Callers)
         return 0;
@@ -488,7 +490,7 @@ ULONG NTAPI RtlWalkFrameChain(PVOID *Callers, ULONG Count, ULONG Flags)
     return RtlpWalk(Callers, 0, Count);
 }
 
-USHORT NTAPI RtlCaptureStackBackTrace(ULONG FramesToSkip, ULONG FramesToCapture, PVOID *BackTrace,
+__attribute__((noinline)) USHORT NTAPI RtlCaptureStackBackTrace(ULONG FramesToSkip, ULONG FramesToCapture, PVOID *BackTrace,
                                       PULONG BackTraceHash)
 {
     /* The count is a USHORT and Windows rejects requests of 64K frames or more. */
