@@ -252,6 +252,22 @@ static void processor_exceptions_reach_except(void **state)
     /* And nothing is left behind: a normal call still works. */
     assert_int_equal(fault(1, NULL, 4), 25);
 }
+
+typedef NTSTATUS(NTAPI *PFN_KFAULT)(const VOID *, SIZE_T *);
+
+static void fault_in_kernel_code_reaches_driver(void **state)
+{
+    (void)state;
+    PFN_KFAULT kfault = (PFN_KFAULT)seh_export("SehKernelFault");
+    SIZE_T result = 0;
+    static const UCHAR ok[64] = {1, 2, 3};
+    assert_int_equal(kfault(ok, &result), STATUS_SUCCESS);
+    assert_int_equal(result, 64);
+    /* The page fault is in RtlCompareMemory (kernel ELF code, exact PC). */
+    result = 7;
+    assert_int_equal(kfault((const VOID *)0x20, &result), STATUS_ACCESS_VIOLATION);
+    assert_int_equal(result, 7);
+}
 #endif
 
 /* ---- lookup, virtual unwind and back traces through a PE frame ---------------------------- */
@@ -342,6 +358,7 @@ static const struct CMUnitTest seh_pe_tests[] = {
     cmocka_unit_test(unhandled_raise_bugchecks),
 #ifdef NTOS_KERNEL
     cmocka_unit_test(processor_exceptions_reach_except),
+    cmocka_unit_test(fault_in_kernel_code_reaches_driver),
 #endif
     cmocka_unit_test(lookup_and_unwind_through_pe_frame),
 };

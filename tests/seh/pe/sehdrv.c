@@ -36,6 +36,7 @@ __declspec(dllimport) void ProbeForWrite(volatile void *Address, SIZE_T Length, 
 __declspec(dllimport) void RtlRaiseException(EXCEPTION_RECORD *ExceptionRecord);
 __declspec(dllimport) PVOID ExAllocatePoolWithTag(int PoolType, SIZE_T Bytes, ULONG Tag);
 __declspec(dllimport) void ExFreePoolWithTag(PVOID P, ULONG Tag);
+__declspec(dllimport) SIZE_T RtlCompareMemory(const void *Source1, const void *Source2, SIZE_T Length);
 
 /* Observations the test reads back (exported data). */
 __declspec(dllexport) volatile long SehFinallyCount;
@@ -279,4 +280,17 @@ __declspec(dllexport) long SehCallback(long (*fn)(long), long v)
         trace(60);
     }
     return r;
+}
+
+/* A fault inside kernel code the driver called (RtlCompareMemory reading a
+ * bad pointer): the dispatch starts in a kernel ELF frame at the faulting
+ * instruction and unwinds through the kernel's frames into this __try. */
+__declspec(dllexport) NTSTATUS SehKernelFault(const void *p, SIZE_T *result)
+{
+    __try {
+        *result = RtlCompareMemory(p, p, 64);
+    } __except (1) {
+        return _exception_code();
+    }
+    return 0;
 }
