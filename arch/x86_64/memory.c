@@ -448,3 +448,10 @@ void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size)
     *Base = (ULONG_PTR)__kernel_text_start;
     *Size = (SIZE_T)(__kernel_end - __kernel_text_start);
 }
+
+/* The kernel's .eh_frame_hdr, kept in read-only data by boot/kernel.ld. */
+extern const UCHAR __eh_frame_hdr_start[], __eh_frame_hdr_end[];
+const UCHAR *arch_kernel_eh_frame_hdr(void)
+{
+    return (ULONG_PTR)__eh_frame_hdr_end > (ULONG_PTR)__eh_frame_hdr_start ? __eh_frame_hdr_start : NULL;
+}

@@ -10,7 +10,12 @@
  * back, which delivers pending software interrupts (the DISPATCH_LEVEL one
  * is where the scheduler switches threads), and return.
  *
- * Kernel-mode exceptions (no user mode exists yet):
+ * Kernel-mode exceptions (no user mode exists yet): #DE, #BP, #UD, #GP and
+ * #PF below DISPATCH_LEVEL are first dispatched to the frame-based handlers
+ * (an EXCEPTION_RECORD and CONTEXT built from the trap frame, handed to
+ * RtlDispatchException, the first chance of KiDispatchException): a driver's
+ * __except catches them; a handler that continues execution resumes the
+ * edited context. Unhandled, they stop as before:
  *   #DE, #DB, #BP, #UD, #GP  KMODE_EXCEPTION_NOT_HANDLED (status, RIP, 0 or
  *                            error code, 0; -1 as address for #GP)
  *   #PF                      IRQL_NOT_LESS_OR_EQUAL (address, IRQL, flags,
@@ -24,6 +29,7 @@
  * image's symbol table are printed on the console.
  */
 #include "x86.h"
+#include <ntos/seh.h>
 
 typedef struct __attribute__((packed)) _X86_IDT_ENTRY {
     USHORT OffsetLow;
@@ -192,6 +198,77 @@ static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf)
     }
 }
 
+/*
+ * First-chance dispatch of a processor exception. Interrupts are enabled
+ * during the dispatch if the faulting code had them enabled (handlers may
+ * take locks and wait at PASSIVE_LEVEL as the faulting code could). Returns
+ * TRUE when a handler continued execution (the trap frame then holds the
+ * context to resume); a handler that unwinds never returns here: the trap's
+ * frames are abandoned and the target frame resumes (RtlRestoreContext).
+ */
+static BOOLEAN dispatch_exception(PKTRAP_FRAME Tf, NTSTATUS Code, ULONG64 Rip, ULONG Count, ULONG_PTR P0,
+                                  ULONG_PTR P1)
+{
+    EXCEPTION_RECORD rec;
+    CONTEXT ctx;
+    RtlZeroMemory(&rec, sizeof(rec));
+    RtlZeroMemory(&ctx, sizeof(ctx));
+    rec.ExceptionCode = Code;
+    rec.ExceptionAddress = (PVOID)Rip;
+    rec.NumberParameters = Count;
+    rec.ExceptionInformation[0] = P0;
+    rec.ExceptionInformation[1] = P1;
+    ctx.ContextFlags = CONTEXT_CONTROL | CONTEXT_INTEGER | CONTEXT_SEGMENTS;
+    ctx.Rax = Tf->Rax, ctx.Rbx = Tf->Rbx, ctx.Rcx = Tf->Rcx, ctx.Rdx = Tf->Rdx;
+    ctx.Rsi = Tf->Rsi, ctx.Rdi = Tf->Rdi, ctx.Rbp = Tf->Rbp, ctx.Rsp = Tf->Rsp;
+    ctx.R8 = Tf->R8, ctx.R9 = Tf->R9, ctx.R10 = Tf->R10, ctx.R11 = Tf->R11;
+    ctx.R12 = Tf->R12, ctx.R13 = Tf->R13, ctx.R14 = Tf->R14, ctx.R15 = Tf->R15;
+    ctx.Rip = Rip;
+    ctx.EFlags = (ULONG)Tf->EFlags;
+    ctx.SegCs = (USHORT)Tf->SegCs;
+    ctx.SegSs = (USHORT)Tf->SegSs;
+    if (Tf->EFlags & 0x200)
+        sti();
+    BOOLEAN handled = RtlDispatchException(&rec, &ctx);
+    cli();
+    if (!handled)
+        return FALSE;
+    Tf->Rax = ctx.Rax, Tf->Rbx = ctx.Rbx, Tf->Rcx = ctx.Rcx, Tf->Rdx = ctx.Rdx;
+    Tf->Rsi = ctx.Rsi, Tf->Rdi = ctx.Rdi, Tf->Rbp = ctx.Rbp, Tf->Rsp = ctx.Rsp;
+    Tf->R8 = ctx.R8, Tf->R9 = ctx.R9, Tf->R10 = ctx.R10, Tf->R11 = ctx.R11;
+    Tf->R12 = ctx.R12, Tf->R13 = ctx.R13, Tf->R14 = ctx.R14, Tf->R15 = ctx.R15;
+    Tf->Rip = ctx.Rip;
+    /* Arithmetic flags and DF from the context; IF, TF, IOPL as they were. */
+    Tf->EFlags = (Tf->EFlags & ~0xCD5ULL) | (ctx.EFlags & 0xCD5);
+    return TRUE;
+}
+
+/* The exceptions a kernel-mode handler may catch; FALSE when unhandled. */
+static BOOLEAN dispatch_kernel_exception(PKTRAP_FRAME Tf)
+{
+    switch (Tf->Vector) {
+    case 0:
+        return dispatch_exception(Tf, STATUS_INTEGER_DIVIDE_BY_ZERO, Tf->Rip, 0, 0, 0);
+    case 3:
+        /* int3 leaves RIP after itself; the exception is at the int3. */
+        return dispatch_exception(Tf, STATUS_BREAKPOINT, Tf->Rip - 1, 1, 0, 0);
+    case 6:
+        return dispatch_exception(Tf, STATUS_ILLEGAL_INSTRUCTION, Tf->Rip, 0, 0, 0);
+    case 13:
+        /* No faulting address is known for #GP: -1, as Windows reports. */
+        return dispatch_exception(Tf, STATUS_ACCESS_VIOLATION, Tf->Rip, 2, 0, (ULONG_PTR)-1);
+    case 14:
+        /* At DISPATCH_LEVEL or above a page fault is IRQL_NOT_LESS_OR_EQUAL
+         * before any handler could run. Parameters: 0 read, 1 write, 8 execute. */
+        if (arch_get_irql() >= DISPATCH_LEVEL)
+            return FALSE;
+        return dispatch_exception(Tf, STATUS_ACCESS_VIOLATION, Tf->Rip, 2,
+                                  (Tf->ErrorCode & 0x10) ? 8 : (Tf->ErrorCode & 2) ? 1 : 0, read_cr2());
+    default:
+        return FALSE;
+    }
+}
+
 static inline ULONG64 read_cr8(void) { ULONG64 v; __asm__ volatile("mov %%cr8, %0" : "=r"(v)); return v; }
 static inline void write_cr8(ULONG64 v) { __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
 
@@ -202,8 +279,11 @@ void x86_trap_dispatch(PKTRAP_FRAME Tf)
         x86_software_interrupt((ULONG)Tf->Vector);
         return;
     }
-    if (Tf->Vector < 32)
+    if (Tf->Vector < 32) {
+        if (dispatch_kernel_exception(Tf))
+            return;
         kernel_exception(Tf);
+    }
     if (Tf->Vector == VECTOR_SPURIOUS)
         return; /* no EOI for the spurious vector */
     KIRQL saved = (KIRQL)read_cr8();

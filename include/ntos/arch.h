@@ -345,4 +345,13 @@ void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
 VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name);
 VOID arch_image_unmapped(PVOID Base);
 
+/* ---- unwinding the kernel's own code (seh) ------------------------------------------------ */
+
+/* The kernel image's .eh_frame_hdr (version byte, pointer encodings, the
+ * sorted initial-location -> FDE table), through which src/rtl/unwind_dwarf.c
+ * unwinds kernel ELF frames; NULL if the image has none. Host: found through
+ * the executable's PT_GNU_EH_FRAME program header; bare metal: the section
+ * boot/kernel.ld keeps. Any IRQL. */
+const UCHAR *arch_kernel_eh_frame_hdr(void);
+
 #endif /* NTOS_ARCH_H */

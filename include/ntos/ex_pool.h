@@ -15,8 +15,8 @@
  *    POOL_RAISE_IF_ALLOCATION_FAILURE, quota allocations without
  *    POOL_QUOTA_FAIL_INSTEAD_OF_RAISE) raises STATUS_INSUFFICIENT_RESOURCES
  *    (STATUS_INVALID_PARAMETER for rejected arguments of ExAllocatePool2/3).
- *    Until kernel SEH exists an unhandled raise is what it would become
- *    anyway: KMODE_EXCEPTION_NOT_HANDLED (status, caller, bytes, tag).
+ *    as a noncontinuable exception with ExceptionInformation = (bytes, tag); an
+ *    unhandled one is KMODE_EXCEPTION_NOT_HANDLED (status, address, bytes, tag).
  *  - Paged pool is resident (nothing pages yet); its IRQL rules are enforced.
  *  - Quota is recorded (ExQueryPoolBlockSize reports it) but not charged: there
  *    are no process quotas yet.

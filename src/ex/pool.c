@@ -58,6 +58,7 @@
  *    caught bug check leaves the pool consistent.
  */
 #include "poolp.h"
+#include <ntos/seh.h>
 
 EXP_POOL_CPU ExpPoolCpu[ARCH_MAX_CPUS];
 
@@ -314,6 +315,18 @@ static inline KIRQL ExpMaximumIrql(ULONG Kind)
 
 DECLSPEC_NORETURN VOID ExpRaiseStatus(NTSTATUS Status, PVOID Caller, SIZE_T Bytes, ULONG Tag)
 {
+    /* A real, noncontinuable raise into the caller's __except. The request
+     * travels in the record, so an unhandled one bug-checks
+     * KMODE_EXCEPTION_NOT_HANDLED (status, address, bytes, tag). */
+    EXCEPTION_RECORD rec;
+    RtlZeroMemory(&rec, sizeof(rec));
+    rec.ExceptionCode = Status;
+    rec.ExceptionFlags = EXCEPTION_NONCONTINUABLE;
+    rec.NumberParameters = 2;
+    rec.ExceptionInformation[0] = Bytes;
+    rec.ExceptionInformation[1] = Tag;
+    (void)Caller;
+    RtlRaiseException(&rec);
     KeBugCheckEx(KMODE_EXCEPTION_NOT_HANDLED, (ULONG_PTR)Status, (ULONG_PTR)Caller, Bytes, Tag);
 }
 
