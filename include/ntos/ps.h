@@ -43,7 +43,11 @@ typedef struct _EPROCESS {
     UCHAR ImageFileName[16];
     BOOLEAN Exiting;
     BOOLEAN SystemProcess;
+    BOOLEAN CreateReported;             /* process-create notify routines were called (Ps notify) */
+    ULONG SessionId;                    /* PSP_NO_SESSION for the System process, else the creator's */
 } EPROCESS, *PEPROCESS;
+
+#define PSP_NO_SESSION ((ULONG)-1)
 
 typedef struct _ETHREAD {
     KTHREAD Tcb;
@@ -80,6 +84,124 @@ NTKERNELAPI BOOLEAN NTAPI PsIsSystemThread(PETHREAD Thread);
 NTKERNELAPI BOOLEAN NTAPI PsIsThreadTerminating(PETHREAD Thread);
 NTKERNELAPI NTSTATUS NTAPI PsLookupProcessByProcessId(HANDLE ProcessId, PEPROCESS *Process);
 NTKERNELAPI NTSTATUS NTAPI PsLookupThreadByThreadId(HANDLE ThreadId, PETHREAD *Thread);
+NTKERNELAPI PCHAR NTAPI PsGetProcessImageFileName(PEPROCESS Process);
+NTKERNELAPI ULONG NTAPI PsGetCurrentProcessSessionId(void);
+NTKERNELAPI ULONG NTAPI PsGetProcessSessionId(PEPROCESS Process);
+NTKERNELAPI ULONG NTAPI PsGetProcessSessionIdEx(PEPROCESS Process);
+NTKERNELAPI HANDLE NTAPI PsGetProcessInheritedFromUniqueProcessId(PEPROCESS Process);
+NTKERNELAPI LONGLONG NTAPI PsGetProcessCreateTimeQuadPart(PEPROCESS Process);
+NTKERNELAPI NTSTATUS NTAPI PsGetProcessExitStatus(PEPROCESS Process);
+NTKERNELAPI BOOLEAN NTAPI PsGetProcessExitProcessCalled(PEPROCESS Process);
+NTKERNELAPI BOOLEAN NTAPI PsIsSystemProcess(PEPROCESS Process);
+NTKERNELAPI NTSTATUS NTAPI PsGetThreadExitStatus(PETHREAD Thread);
+NTKERNELAPI PEPROCESS NTAPI PsGetCurrentThreadProcess(void);
+NTKERNELAPI HANDLE NTAPI PsGetCurrentThreadProcessId(void);
+NTKERNELAPI KPROCESSOR_MODE NTAPI PsGetCurrentThreadPreviousMode(void);
+NTKERNELAPI PVOID NTAPI PsGetCurrentThreadTeb(void);
+NTKERNELAPI LONGLONG NTAPI PsGetThreadCreateTime(PETHREAD Thread);
+/* The exported function forms of the PsGetCurrentProcess/PsGetCurrentThread macros. */
+NTKERNELAPI PEPROCESS NTAPI PspGetCurrentProcessExport(void);
+NTKERNELAPI PETHREAD NTAPI PspGetCurrentThreadExport(void);
+
+/* Version: ntos reports Windows 10 22H2 (10.0.19045) everywhere (KUSER_SHARED_DATA too). */
+typedef struct _OSVERSIONINFOW {
+    ULONG dwOSVersionInfoSize;
+    ULONG dwMajorVersion;
+    ULONG dwMinorVersion;
+    ULONG dwBuildNumber;
+    ULONG dwPlatformId;
+    WCHAR szCSDVersion[128];
+} OSVERSIONINFOW, *POSVERSIONINFOW, RTL_OSVERSIONINFOW, *PRTL_OSVERSIONINFOW;
+NTOS_ASSERT_SIZE(OSVERSIONINFOW, 0x114);
+typedef struct _OSVERSIONINFOEXW {
+    ULONG dwOSVersionInfoSize;
+    ULONG dwMajorVersion;
+    ULONG dwMinorVersion;
+    ULONG dwBuildNumber;
+    ULONG dwPlatformId;
+    WCHAR szCSDVersion[128];
+    USHORT wServicePackMajor;
+    USHORT wServicePackMinor;
+    USHORT wSuiteMask;
+    UCHAR wProductType;
+    UCHAR wReserved;
+} OSVERSIONINFOEXW, *POSVERSIONINFOEXW, RTL_OSVERSIONINFOEXW, *PRTL_OSVERSIONINFOEXW;
+NTOS_ASSERT_SIZE(OSVERSIONINFOEXW, 0x11C);
+NTOS_ASSERT_OFFSET(OSVERSIONINFOEXW, wServicePackMajor, 0x114);
+#define VER_PLATFORM_WIN32_NT 2
+#define VER_NT_WORKSTATION 0x1
+#define VER_SUITE_SINGLEUSERTS 0x100
+NTKERNELAPI BOOLEAN NTAPI PsGetVersion(PULONG MajorVersion, PULONG MinorVersion, PULONG BuildNumber,
+                                       PUNICODE_STRING CSDVersion);
+NTKERNELAPI NTSTATUS NTAPI RtlGetVersion(PRTL_OSVERSIONINFOW VersionInformation);
+
+/* ZwOpenProcess/ZwOpenThread and the basic information classes (src/ps/psopen.c). */
+typedef enum _PROCESSINFOCLASS {
+    ProcessBasicInformation = 0,
+    ProcessTimes = 4,
+    ProcessSessionInformation = 24,
+} PROCESSINFOCLASS;
+typedef enum _THREADINFOCLASS {
+    ThreadBasicInformation = 0,
+    ThreadTimes = 1,
+} THREADINFOCLASS;
+typedef struct _PROCESS_BASIC_INFORMATION {
+    NTSTATUS ExitStatus;
+    PVOID PebBaseAddress;
+    ULONG_PTR AffinityMask;
+    KPRIORITY BasePriority;
+    ULONG_PTR UniqueProcessId;
+    ULONG_PTR InheritedFromUniqueProcessId;
+} PROCESS_BASIC_INFORMATION, *PPROCESS_BASIC_INFORMATION;
+NTOS_ASSERT_SIZE(PROCESS_BASIC_INFORMATION, 0x30);
+NTOS_ASSERT_OFFSET(PROCESS_BASIC_INFORMATION, UniqueProcessId, 0x20);
+typedef struct _PROCESS_SESSION_INFORMATION {
+    ULONG SessionId;
+} PROCESS_SESSION_INFORMATION, *PPROCESS_SESSION_INFORMATION;
+typedef struct _KERNEL_USER_TIMES {
+    LARGE_INTEGER CreateTime;
+    LARGE_INTEGER ExitTime;
+    LARGE_INTEGER KernelTime;
+    LARGE_INTEGER UserTime;
+} KERNEL_USER_TIMES, *PKERNEL_USER_TIMES;
+NTOS_ASSERT_SIZE(KERNEL_USER_TIMES, 0x20);
+typedef struct _THREAD_BASIC_INFORMATION {
+    NTSTATUS ExitStatus;
+    PVOID TebBaseAddress;
+    CLIENT_ID ClientId;
+    KAFFINITY AffinityMask;
+    KPRIORITY Priority;
+    KPRIORITY BasePriority;
+} THREAD_BASIC_INFORMATION, *PTHREAD_BASIC_INFORMATION;
+NTOS_ASSERT_SIZE(THREAD_BASIC_INFORMATION, 0x30);
+NTOS_ASSERT_OFFSET(THREAD_BASIC_INFORMATION, ClientId, 0x10);
+NTKERNELAPI NTSTATUS NTAPI ZwOpenProcess(PHANDLE ProcessHandle, ACCESS_MASK DesiredAccess,
+                                         POBJECT_ATTRIBUTES ObjectAttributes, PCLIENT_ID ClientId);
+NTKERNELAPI NTSTATUS NTAPI NtOpenProcess(PHANDLE ProcessHandle, ACCESS_MASK DesiredAccess,
+                                         POBJECT_ATTRIBUTES ObjectAttributes, PCLIENT_ID ClientId);
+NTKERNELAPI NTSTATUS NTAPI ZwOpenThread(PHANDLE ThreadHandle, ACCESS_MASK DesiredAccess,
+                                        POBJECT_ATTRIBUTES ObjectAttributes, PCLIENT_ID ClientId);
+NTKERNELAPI NTSTATUS NTAPI NtOpenThread(PHANDLE ThreadHandle, ACCESS_MASK DesiredAccess,
+                                        POBJECT_ATTRIBUTES ObjectAttributes, PCLIENT_ID ClientId);
+NTKERNELAPI NTSTATUS NTAPI ZwQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS ProcessInformationClass,
+                                                     PVOID ProcessInformation, ULONG ProcessInformationLength,
+                                                     PULONG ReturnLength);
+NTKERNELAPI NTSTATUS NTAPI NtQueryInformationProcess(HANDLE ProcessHandle, PROCESSINFOCLASS ProcessInformationClass,
+                                                     PVOID ProcessInformation, ULONG ProcessInformationLength,
+                                                     PULONG ReturnLength);
+NTKERNELAPI NTSTATUS NTAPI ZwQueryInformationThread(HANDLE ThreadHandle, THREADINFOCLASS ThreadInformationClass,
+                                                    PVOID ThreadInformation, ULONG ThreadInformationLength,
+                                                    PULONG ReturnLength);
+NTKERNELAPI NTSTATUS NTAPI NtQueryInformationThread(HANDLE ThreadHandle, THREADINFOCLASS ThreadInformationClass,
+                                                    PVOID ThreadInformation, ULONG ThreadInformationLength,
+                                                    PULONG ReturnLength);
+
+/* Process attach (Ke bookkeeping, src/ps/attach.c). <= APC_LEVEL. */
+NTKERNELAPI VOID NTAPI KeStackAttachProcess(PRKPROCESS Process, PRKAPC_STATE ApcState);
+NTKERNELAPI VOID NTAPI KeUnstackDetachProcess(PRKAPC_STATE ApcState);
+NTKERNELAPI VOID NTAPI KeAttachProcess(PRKPROCESS Process);
+NTKERNELAPI VOID NTAPI KeDetachProcess(void);
+NTKERNELAPI BOOLEAN NTAPI KeIsAttachedProcess(void);
 
 NTKERNELAPI NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess,
                                                 POBJECT_ATTRIBUTES ObjectAttributes, HANDLE ProcessHandle,

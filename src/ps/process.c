@@ -171,6 +171,7 @@ NTSTATUS PsCreateProcessInternal(PACCESS_TOKEN Token, PEPROCESS *Process)
     KeInitializeProcess(&p->Pcb, 8, PsInitialSystemProcess->Pcb.Affinity);
     PspInitializeProcessFields(p);
     p->InheritedFromUniqueProcessId = PsGetCurrentProcessId();
+    p->SessionId = PsGetCurrentProcess()->SessionId;
     p->Token = Token != NULL ? Token : PsReferencePrimaryToken(PsGetCurrentProcess());
     if (Token != NULL)
         ObfReferenceObject(Token);
@@ -227,6 +228,7 @@ NTSTATUS PsInitSystem(void)
     ObpInitializeStaticObject((POBJECT_HEADER)PspSystemProcessStorage.Header, PsProcessType);
     PspInitializeProcessFields(sys);
     sys->SystemProcess = TRUE;
+    sys->SessionId = PSP_NO_SESSION;
     RtlCopyMemory(sys->ImageFileName, "System", 7);
     sys->Token = SeReferenceSystemToken();
     sys->UniqueProcessId = PspCreateCid(sys); /* 4, as on Windows: the first id after 0 */
