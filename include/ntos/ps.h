@@ -196,6 +196,98 @@ NTKERNELAPI NTSTATUS NTAPI NtQueryInformationThread(HANDLE ThreadHandle, THREADI
                                                     PVOID ThreadInformation, ULONG ThreadInformationLength,
                                                     PULONG ReturnLength);
 
+/* ---- notify routines (src/ps/psnotify.c) -------------------------------------------------
+ * Fixed arrays of EX_CALLBACK slots as on NT: 64 process, 64 thread, 64 image
+ * routines. Registration at PASSIVE_LEVEL; the routines are called at
+ * PASSIVE_LEVEL inside a critical region: process create after the process
+ * object exists (in the creator's context), process exit when the process
+ * object is deleted; thread create in the creator's context before the thread
+ * runs, thread exit in the exiting thread's context; images when ldr maps one
+ * (PspCallImageNotifyRoutines). Removal waits for routines still running. */
+#define PSP_MAX_CREATE_PROCESS_NOTIFY 64
+#define PSP_MAX_CREATE_THREAD_NOTIFY 64
+#define PSP_MAX_LOAD_IMAGE_NOTIFY 64
+
+typedef struct _PS_CREATE_NOTIFY_INFO {
+    SIZE_T Size;
+    union {
+        ULONG Flags;
+        struct {
+            ULONG FileOpenNameAvailable : 1;
+            ULONG IsSubsystemProcess : 1;
+            ULONG Reserved : 30;
+        };
+    };
+    HANDLE ParentProcessId;
+    CLIENT_ID CreatingThreadId;
+    struct _FILE_OBJECT *FileObject;
+    PCUNICODE_STRING ImageFileName;
+    PCUNICODE_STRING CommandLine;
+    NTSTATUS CreationStatus;
+} PS_CREATE_NOTIFY_INFO, *PPS_CREATE_NOTIFY_INFO;
+NTOS_ASSERT_SIZE(PS_CREATE_NOTIFY_INFO, 0x48);
+NTOS_ASSERT_OFFSET(PS_CREATE_NOTIFY_INFO, CreatingThreadId, 0x18);
+NTOS_ASSERT_OFFSET(PS_CREATE_NOTIFY_INFO, CreationStatus, 0x40);
+
+typedef struct _IMAGE_INFO {
+    union {
+        ULONG Properties;
+        struct {
+            ULONG ImageAddressingMode : 8;
+            ULONG SystemModeImage : 1;
+            ULONG ImageMappedToAllPids : 1;
+            ULONG ExtendedInfoPresent : 1;
+            ULONG MachineTypeMismatch : 1;
+            ULONG ImageSignatureLevel : 4;
+            ULONG ImageSignatureType : 3;
+            ULONG ImagePartialMap : 1;
+            ULONG Reserved : 12;
+        };
+    };
+    PVOID ImageBase;
+    ULONG ImageSelector;
+    SIZE_T ImageSize;
+    ULONG ImageSectionNumber;
+} IMAGE_INFO, *PIMAGE_INFO;
+NTOS_ASSERT_SIZE(IMAGE_INFO, 0x28);
+NTOS_ASSERT_OFFSET(IMAGE_INFO, ImageSize, 0x18);
+typedef struct _IMAGE_INFO_EX {
+    SIZE_T Size;
+    IMAGE_INFO ImageInfo;
+    struct _FILE_OBJECT *FileObject;
+} IMAGE_INFO_EX, *PIMAGE_INFO_EX;
+NTOS_ASSERT_SIZE(IMAGE_INFO_EX, 0x38);
+#define IMAGE_ADDRESSING_MODE_32BIT 3
+
+typedef VOID(NTAPI *PCREATE_PROCESS_NOTIFY_ROUTINE)(HANDLE ParentId, HANDLE ProcessId, BOOLEAN Create);
+typedef VOID(NTAPI *PCREATE_PROCESS_NOTIFY_ROUTINE_EX)(PEPROCESS Process, HANDLE ProcessId,
+                                                       PPS_CREATE_NOTIFY_INFO CreateInfo);
+typedef VOID(NTAPI *PCREATE_THREAD_NOTIFY_ROUTINE)(HANDLE ProcessId, HANDLE ThreadId, BOOLEAN Create);
+typedef VOID(NTAPI *PLOAD_IMAGE_NOTIFY_ROUTINE)(PUNICODE_STRING FullImageName, HANDLE ProcessId,
+                                                PIMAGE_INFO ImageInfo);
+typedef enum _PSCREATEPROCESSNOTIFYTYPE { PsCreateProcessNotifySubsystems = 0 } PSCREATEPROCESSNOTIFYTYPE;
+typedef enum _PSCREATETHREADNOTIFYTYPE {
+    PsCreateThreadNotifyNonSystem = 0,
+    PsCreateThreadNotifySubsystems = 1
+} PSCREATETHREADNOTIFYTYPE;
+#define PS_IMAGE_NOTIFY_CONFLICTING_ARCHITECTURE 0x1
+
+NTKERNELAPI NTSTATUS NTAPI PsSetCreateProcessNotifyRoutine(PCREATE_PROCESS_NOTIFY_ROUTINE NotifyRoutine,
+                                                           BOOLEAN Remove);
+NTKERNELAPI NTSTATUS NTAPI PsSetCreateProcessNotifyRoutineEx(PCREATE_PROCESS_NOTIFY_ROUTINE_EX NotifyRoutine,
+                                                             BOOLEAN Remove);
+NTKERNELAPI NTSTATUS NTAPI PsSetCreateProcessNotifyRoutineEx2(PSCREATEPROCESSNOTIFYTYPE NotifyType,
+                                                              PVOID NotifyInformation, BOOLEAN Remove);
+NTKERNELAPI NTSTATUS NTAPI PsSetCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI NTSTATUS NTAPI PsSetCreateThreadNotifyRoutineEx(PSCREATETHREADNOTIFYTYPE NotifyType,
+                                                            PVOID NotifyInformation);
+NTKERNELAPI NTSTATUS NTAPI PsRemoveCreateThreadNotifyRoutine(PCREATE_THREAD_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI NTSTATUS NTAPI PsSetLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine);
+NTKERNELAPI NTSTATUS NTAPI PsSetLoadImageNotifyRoutineEx(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine, ULONG_PTR Flags);
+NTKERNELAPI NTSTATUS NTAPI PsRemoveLoadImageNotifyRoutine(PLOAD_IMAGE_NOTIFY_ROUTINE NotifyRoutine);
+/* Contract 5: ldr (wired by the lead) calls this for every image it maps. PASSIVE_LEVEL. */
+VOID PspCallImageNotifyRoutines(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_INFO ImageInfo);
+
 /* Process attach (Ke bookkeeping, src/ps/attach.c). <= APC_LEVEL. */
 NTKERNELAPI VOID NTAPI KeStackAttachProcess(PRKPROCESS Process, PRKAPC_STATE ApcState);
 NTKERNELAPI VOID NTAPI KeUnstackDetachProcess(PRKAPC_STATE ApcState);

@@ -138,6 +138,10 @@ VOID NTAPI PsDereferencePrimaryToken(PACCESS_TOKEN PrimaryToken)
 VOID NTAPI PspDeleteProcess(PVOID Object)
 {
     PEPROCESS p = Object;
+    /* The process ends with its object: the exit notification goes out while
+     * its id is still allocated, to the routines that saw it created. */
+    if (p->CreateReported)
+        PspNotifyProcessExit(p);
     if (p->ActiveProcessLinks.Flink != NULL) {
         KIRQL irql;
         KeAcquireSpinLock(&PspActiveProcessLock, &irql);
@@ -193,6 +197,15 @@ NTSTATUS PsCreateProcessInternal(PACCESS_TOKEN Token, PEPROCESS *Process)
     status = ObInsertObject(p, NULL, PROCESS_ALL_ACCESS, 0, &inserted, NULL);
     if (!NT_SUCCESS(status))
         return status;
+    /* Create notification once the process is complete; an Ex routine may
+     * refuse it, and then the process goes away again (without an exit
+     * notification, as it never started). */
+    status = PspNotifyProcessCreate(p);
+    if (!NT_SUCCESS(status)) {
+        ObDereferenceObject(inserted);
+        return status;
+    }
+    p->CreateReported = TRUE;
     *Process = inserted;
     return STATUS_SUCCESS;
 }
@@ -201,6 +214,7 @@ NTSTATUS PsInitSystem(void)
 {
     KeInitializeSpinLock(&PspActiveProcessLock);
     InitializeListHead(&PspActiveProcessHead);
+    PspInitializeNotify();
     PspCidTable = ExCreateHandleTable(NULL);
     if (PspCidTable == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
