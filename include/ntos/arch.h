@@ -263,4 +263,12 @@ void KiProcessorStartup(ULONG Number);
  * executive objects). Bug-checks PHASE1_INITIALIZATION_FAILED on failure. */
 void KiSystemStartupPhase1(void);
 
+/* ---- the kernel image (ldr) ------------------------------------------------------------ */
+
+/* The virtual range the kernel's own image occupies (host: the executable's
+ * ELF mapping from its first byte to _end; bare metal: the kernel ELF's
+ * text..end), which Ldr lists as ntoskrnl.exe, the first entry of
+ * PsLoadedModuleList. Any IRQL. */
+void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
+
 #endif /* NTOS_ARCH_H */
