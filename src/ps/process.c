@@ -226,6 +226,7 @@ NTSTATUS PsInitSystem(void)
     init.GenericMapping = PspProcessMapping;
     init.ValidAccessMask = PROCESS_ALL_ACCESS;
     init.DeleteProcedure = PspDeleteProcess;
+    init.SupportsObjectCallbacks = 1; /* ObRegisterCallbacks */
     init.InvalidAttributes = OBJ_PERMANENT | OBJ_OPENLINK;
     UNICODE_STRING name;
     RtlInitUnicodeString(&name, L"Process");

@@ -93,6 +93,7 @@ NTSTATUS PspInitializeThreadType(void)
     init.GenericMapping = PspThreadMapping;
     init.ValidAccessMask = THREAD_ALL_ACCESS;
     init.DeleteProcedure = PspDeleteThread;
+    init.SupportsObjectCallbacks = 1; /* ObRegisterCallbacks */
     init.InvalidAttributes = OBJ_PERMANENT | OBJ_OPENLINK;
     UNICODE_STRING name;
     RtlInitUnicodeString(&name, L"Thread");
