@@ -90,7 +90,9 @@ NTKERNELAPI BOOLEAN NTAPI KeRegisterBugCheckReasonCallback(PKBUGCHECK_REASON_CAL
 NTKERNELAPI BOOLEAN NTAPI KeDeregisterBugCheckReasonCallback(PKBUGCHECK_REASON_CALLBACK_RECORD CallbackRecord);
 
 /* Called by KeBugCheckEx (both when the bug check stops the system and when a
- * test catches it), at HIGH_LEVEL. Console is TRUE when the system stops. */
+ * test catches it). With callbacks registered it returns at HIGH_LEVEL with
+ * interrupts disabled (the caller halts or restores the catch frame's state);
+ * with none it changes nothing. Console is TRUE when the system stops. */
 VOID KiInvokeBugCheckCallbacks(BOOLEAN Console);
 
 #endif /* NTOS_KEBUGCHECK_H */

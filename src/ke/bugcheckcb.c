@@ -137,8 +137,18 @@ static VOID KiConsoleHex(const char *Prefix, ULONG64 Value)
 
 VOID KiInvokeBugCheckCallbacks(BOOLEAN Console)
 {
-    KIRQL old = arch_get_irql();
-    if (old < HIGH_LEVEL)
+    /* Nothing registered (the usual case): leave the IRQL and the interrupt
+     * flag exactly as the bug check found them. */
+    if (__atomic_load_n(&KiBugCheckCallbackListHead.Flink, __ATOMIC_RELAXED) == &KiBugCheckCallbackListHead &&
+        __atomic_load_n(&KiBugCheckReasonCallbackListHead.Flink, __ATOMIC_RELAXED) ==
+            &KiBugCheckReasonCallbackListHead)
+        return;
+    /* The callbacks run at HIGH_LEVEL with interrupts off, and the caller is
+     * left that way: it is about to halt, or (a caught bug check) to restore
+     * the catch frame's IRQL and flag itself. Lowering here could deliver an
+     * interrupt inside the bug check. */
+    arch_disable_interrupts();
+    if (arch_get_irql() < HIGH_LEVEL)
         arch_set_irql(HIGH_LEVEL);
 
     /* Reason callbacks first, as the dump is written before the classic ones run. */
@@ -182,6 +192,4 @@ VOID KiInvokeBugCheckCallbacks(BOOLEAN Console)
         }
         e = next;
     }
-    if (old < HIGH_LEVEL)
-        arch_set_irql(old);
 }

@@ -324,7 +324,7 @@ VOID KiDispatchInterrupt(void)
             /* A boost decays by one level per quantum. */
             if (current->PriorityDecrement > 0 && current->Priority < LOW_REALTIME_PRIORITY) {
                 current->PriorityDecrement--;
-                current->Priority--;
+                __atomic_store_n(&current->Priority, (CHAR)(current->Priority - 1), __ATOMIC_RELAXED);
             }
             if (prcb->NextThread == NULL) {
                 /* Round robin among equals: give way to a ready thread of
