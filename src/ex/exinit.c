@@ -8,6 +8,7 @@
  * lock of their own (Ob does the locking).
  */
 #include <ntos/ex_objects.h>
+#include <ntos/ex_callback.h>
 #include <ntos/rtl.h>
 
 /* Every Ex dispatcher-object type shares this shape; only the name, the
@@ -67,5 +68,7 @@ NTSTATUS ExInitSystemObjects(void)
         status = ExpInitializeMutantImplementation();
     if (NT_SUCCESS(status))
         status = ExpInitializeTimerImplementation();
+    if (NT_SUCCESS(status))
+        status = ExpInitializeCallbacks(); /* the Callback type and \Callback\SetSystemTime etc. */
     return status;
 }

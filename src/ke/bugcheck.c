@@ -14,6 +14,7 @@
  * with the code under test.
  */
 #include <ntos/ke.h>
+#include <ntos/kebugcheck.h>
 #include <ntos/arch.h>
 
 static PKBUGCHECK_CATCH KiCatchList;
@@ -140,6 +141,9 @@ VOID NTAPI KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PT
         c->Data.Parameter[1] = P2;
         c->Data.Parameter[2] = P3;
         c->Data.Parameter[3] = P4;
+        /* Registered bug-check callbacks run for a caught bug check too, so
+         * that they can be tested; they stay registered. */
+        KiInvokeBugCheckCallbacks(FALSE);
         /* Raise-then-lower order matters: restore the flag first so that
          * lowering the IRQL does not deliver into a frame that disabled them. */
         arch_disable_interrupts();
@@ -179,6 +183,7 @@ VOID NTAPI KeBugCheckEx(ULONG BugCheckCode, ULONG_PTR P1, ULONG_PTR P2, ULONG_PT
         }
     }
     arch_console_write(line, pos);
+    KiInvokeBugCheckCallbacks(TRUE);
     arch_halt_system();
 }
 

@@ -72,7 +72,7 @@ static void KiKickProcessor(ULONG Number)
 static void KiInsertReady(PKPRCB Prcb, PKTHREAD Thread, BOOLEAN Head)
 {
     PKI_PROCESSOR p = KiProcessor(Prcb);
-    Thread->State = Ready;
+    __atomic_store_n(&Thread->State, Ready, __ATOMIC_RELAXED);
     Thread->NextProcessor = (UCHAR)Prcb->Number;
     if (Head)
         InsertHeadList(&p->ReadyListHead[(ULONG)Thread->Priority], &Thread->ReadyListEntry);
@@ -92,7 +92,7 @@ static void KiSetStandby(PKPRCB Prcb, PKTHREAD Thread)
 {
     PKTHREAD displaced = Prcb->NextThread;
     __atomic_store_n(&Prcb->NextThread, Thread, __ATOMIC_RELAXED);
-    Thread->State = Standby;
+    __atomic_store_n(&Thread->State, Standby, __ATOMIC_RELAXED);
     Thread->NextProcessor = (UCHAR)Prcb->Number;
     if (displaced != NULL)
         KiInsertReady(Prcb, displaced, TRUE);
@@ -207,10 +207,10 @@ static void KiAfterSwitch(PKTHREAD Thread)
 
 static void KiSwapContext(PKPRCB Prcb, PKTHREAD Old, PKTHREAD New)
 {
-    New->State = Running;
+    __atomic_store_n(&New->State, Running, __ATOMIC_RELAXED);
     New->NextProcessor = (UCHAR)Prcb->Number;
     New->Preempted = FALSE;
-    New->ContextSwitches++;
+    __atomic_store_n(&New->ContextSwitches, New->ContextSwitches + 1, __ATOMIC_RELAXED);
     if (New->Quantum <= 0)
         New->Quantum = New->QuantumReset;
     Prcb->CurrentThread = New;
@@ -232,7 +232,7 @@ LONG_PTR KiSwapThread(PKTHREAD Current)
     if (next != Current)
         KiSwapContext(prcb, Current, next);
     else
-        Current->State = Running;
+        __atomic_store_n(&Current->State, Running, __ATOMIC_RELAXED);
     KiAfterSwitch(Current);
     return Current->WaitStatus;
 }
@@ -247,7 +247,7 @@ VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment)
         boosted = LOW_REALTIME_PRIORITY - 1;
     if (boosted > Thread->Priority) {
         Thread->PriorityDecrement = (CHAR)(boosted - Thread->BasePriority);
-        Thread->Priority = (CHAR)boosted;
+        __atomic_store_n(&Thread->Priority, (CHAR)boosted, __ATOMIC_RELAXED);
         /* A boost comes with a full quantum, so it lasts at least one turn. */
         Thread->Quantum = Thread->QuantumReset;
     }
@@ -261,12 +261,12 @@ VOID KiSetPriority(PKTHREAD Thread, LONG Priority)
     switch (Thread->State) {
     case Ready:
         KiRemoveReady(Thread);
-        Thread->Priority = (CHAR)Priority;
+        __atomic_store_n(&Thread->Priority, (CHAR)Priority, __ATOMIC_RELAXED);
         KiReadyThread(Thread);
         break;
     case Running: {
         LONG old = Thread->Priority;
-        Thread->Priority = (CHAR)Priority;
+        __atomic_store_n(&Thread->Priority, (CHAR)Priority, __ATOMIC_RELAXED);
         if (Priority < old) {
             /* Lowered: a ready thread may now deserve the processor. */
             PKPRCB prcb = KiProcessorBlock(Thread->NextProcessor);
@@ -280,7 +280,7 @@ VOID KiSetPriority(PKTHREAD Thread, LONG Priority)
     }
     case Standby: {
         PKPRCB prcb = KiProcessorBlock(Thread->NextProcessor);
-        Thread->Priority = (CHAR)Priority;
+        __atomic_store_n(&Thread->Priority, (CHAR)Priority, __ATOMIC_RELAXED);
         if (prcb->NextThread == Thread) {
             PKTHREAD t = KiSelectThread(prcb->Number, Priority + 1);
             if (t != NULL) {
@@ -292,7 +292,7 @@ VOID KiSetPriority(PKTHREAD Thread, LONG Priority)
         break;
     }
     default:
-        Thread->Priority = (CHAR)Priority;
+        __atomic_store_n(&Thread->Priority, (CHAR)Priority, __ATOMIC_RELAXED);
         break;
     }
 }
@@ -324,7 +324,7 @@ VOID KiDispatchInterrupt(void)
             /* A boost decays by one level per quantum. */
             if (current->PriorityDecrement > 0 && current->Priority < LOW_REALTIME_PRIORITY) {
                 current->PriorityDecrement--;
-                current->Priority--;
+                __atomic_store_n(&current->Priority, (CHAR)(current->Priority - 1), __ATOMIC_RELAXED);
             }
             if (prcb->NextThread == NULL) {
                 /* Round robin among equals: give way to a ready thread of
@@ -332,7 +332,7 @@ VOID KiDispatchInterrupt(void)
                 PKTHREAD t = KiSelectThread(prcb->Number, current->Priority);
                 if (t != NULL) {
                     __atomic_store_n(&prcb->NextThread, t, __ATOMIC_RELAXED);
-                    t->State = Standby;
+                    __atomic_store_n(&t->State, Standby, __ATOMIC_RELAXED);
                 }
             }
         }
@@ -341,14 +341,16 @@ VOID KiDispatchInterrupt(void)
         PKTHREAD t = KiSelectThread(prcb->Number, 0);
         if (t != NULL) {
             __atomic_store_n(&prcb->NextThread, t, __ATOMIC_RELAXED);
-            t->State = Standby;
+            __atomic_store_n(&t->State, Standby, __ATOMIC_RELAXED);
         }
     }
 
     PKTHREAD next = prcb->NextThread;
     if (next == NULL || next == current) {
-        if (next == current)
-            __atomic_store_n(&prcb->NextThread, NULL, __ATOMIC_RELAXED), current->State = Running;
+        if (next == current) {
+            __atomic_store_n(&prcb->NextThread, NULL, __ATOMIC_RELAXED);
+            __atomic_store_n(&current->State, Running, __ATOMIC_RELAXED);
+        }
         KiReleaseDispatcherLock(old);
         return;
     }
@@ -375,7 +377,8 @@ VOID KiClockTickThread(PKPRCB Prcb)
     PKTHREAD t = Prcb->CurrentThread;
     if (t == NULL)
         return;
-    t->KernelTime++;
+    /* Read by queries without the dispatcher lock (one writer: this clock). */
+    __atomic_store_n(&t->KernelTime, t->KernelTime + 1, __ATOMIC_RELAXED);
     if (KiIsIdleThread(Prcb, t)) {
         /* Work may have been queued for this processor without a kick. */
         if (KiAnyReadyThread()) {

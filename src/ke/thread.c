@@ -62,8 +62,8 @@ static void KiInitializeThreadObject(PKTHREAD Thread, PKPROCESS Process, KPRIORI
     Thread->Header.Size = (UCHAR)(sizeof(KTHREAD) / sizeof(LONG) > 0xFF ? 0xFF : sizeof(KTHREAD) / sizeof(LONG));
     InitializeListHead(&Thread->Header.WaitListHead);
     Thread->Process = Process;
-    Thread->Priority = (CHAR)Priority;
-    Thread->BasePriority = (CHAR)Priority;
+    __atomic_store_n(&Thread->Priority, (CHAR)Priority, __ATOMIC_RELAXED);
+    __atomic_store_n(&Thread->BasePriority, (CHAR)Priority, __ATOMIC_RELAXED);
     Thread->QuantumReset = (CHAR)KiDefaultQuantum();
     Thread->Quantum = Thread->QuantumReset;
     Thread->Affinity = Process->Affinity;
@@ -74,7 +74,7 @@ static void KiInitializeThreadObject(PKTHREAD Thread, PKPROCESS Process, KPRIORI
     InitializeListHead(&Thread->ReadyListEntry);
     KeInitializeTimerEx(&Thread->Timer, NotificationTimer);
     KiInitializeThreadApcState(Thread);
-    Thread->State = Initialized;
+    __atomic_store_n(&Thread->State, Initialized, __ATOMIC_RELAXED);
 }
 
 static void KiThreadStartup(PVOID Argument)
@@ -136,7 +136,7 @@ VOID KeTerminateThread(NTSTATUS ExitStatus)
     thread->Process->ThreadCount--;
     thread->Header.SignalState = 1;
     KiWaitTest(&thread->Header, 0);
-    thread->State = Terminated;
+    __atomic_store_n(&thread->State, Terminated, __ATOMIC_RELAXED);
     KiSwapThread(thread);
     /* A terminated thread is never selected again. */
     KeBugCheckEx(KERNEL_APC_PENDING_DURING_EXIT, (ULONG_PTR)thread, 0, 0, 0);
@@ -180,7 +180,7 @@ KPRIORITY NTAPI KeSetPriorityThread(PKTHREAD Thread, KPRIORITY Priority)
         Priority = HIGH_PRIORITY;
     KIRQL old = KiAcquireDispatcherLock();
     KPRIORITY previous = Thread->Priority;
-    Thread->BasePriority = (CHAR)Priority;
+    __atomic_store_n(&Thread->BasePriority, (CHAR)Priority, __ATOMIC_RELAXED);
     Thread->PriorityDecrement = 0;
     Thread->Quantum = Thread->QuantumReset;
     KiSetPriority(Thread, Priority);
@@ -213,7 +213,7 @@ LONG NTAPI KeSetBasePriorityThread(PKTHREAD Thread, LONG Increment)
     if (base > high)
         base = high;
     LONG current = Thread->Priority;
-    Thread->BasePriority = (CHAR)base;
+    __atomic_store_n(&Thread->BasePriority, (CHAR)base, __ATOMIC_RELAXED);
     /* A boosted variable thread keeps its boost above the new base. */
     LONG priority = base;
     if (base < LOW_REALTIME_PRIORITY && current > base && Thread->PriorityDecrement > 0) {
@@ -255,7 +255,7 @@ static void KiSetAffinity(KAFFINITY Affinity)
     if (allowed == 0)
         KeBugCheckEx(INVALID_AFFINITY_SET, Affinity, KiActiveProcessorMask(), 0, 0);
     KIRQL old = KiAcquireDispatcherLock();
-    thread->Affinity = allowed;
+    __atomic_store_n(&thread->Affinity, allowed, __ATOMIC_RELAXED);
     KiMoveIfDisallowed(thread, old);
 }
 
@@ -389,7 +389,7 @@ void KiProcessorStartup(ULONG Number)
     KiInitializeThreadObject(idle, &KiSystemProcess, LOW_PRIORITY);
     idle->Affinity = idle->UserAffinity = (KAFFINITY)1 << Number;
     idle->NextProcessor = (UCHAR)Number;
-    idle->State = Running;
+    __atomic_store_n(&idle->State, Running, __ATOMIC_RELAXED);
     prcb->IdleThread = idle;
     if (Number == 0) {
         /* The boot thread carries on as the initial system thread; the idle
@@ -397,7 +397,7 @@ void KiProcessorStartup(ULONG Number)
         if (!NT_SUCCESS(arch_context_create(&idle->Context, KI_STACK_SIZE, KiIdleThreadStartup, idle)))
             KeBugCheckEx(PHASE0_INITIALIZATION_FAILED, 1, 0, 0, 0);
         idle->StackOwned = TRUE;
-        idle->State = Ready;
+        __atomic_store_n(&idle->State, Ready, __ATOMIC_RELAXED);
     } else {
         arch_context_init_current(&idle->Context);
         prcb->CurrentThread = idle;

@@ -275,9 +275,9 @@ static LONG_PTR KiBlock(PKTHREAD t, PVOID Object, ULONG64 Due, BOOLEAN HasTimeou
     }
     t->Alertable = Alertable;
     t->WaitMode = Mode;
-    t->WaitReason = (UCHAR)Reason;
+    __atomic_store_n(&t->WaitReason, (UCHAR)Reason, __ATOMIC_RELAXED);
     t->WaitStatus = 0;
-    t->State = Waiting;
+    __atomic_store_n(&t->State, Waiting, __ATOMIC_RELAXED);
     return KiSwapThread(t);
 }
 

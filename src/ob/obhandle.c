@@ -24,6 +24,7 @@
  */
 #include "obp.h"
 #include <ntos/ex_handle.h>
+#include <ntos/obcallback.h>
 
 #ifndef STATUS_HANDLE_NOT_CLOSABLE
 #define STATUS_HANDLE_NOT_CLOSABLE ((NTSTATUS)0xC0000235L)
@@ -190,15 +191,10 @@ static VOID ObpDecrementHandleCount(PEPROCESS Process, PVOID Object)
 
 /* ---- create / close ---------------------------------------------------------------------- */
 
-NTSTATUS ObpCreateHandle(OB_OPEN_REASON Reason, PVOID Object, ACCESS_MASK GrantedAccess, ULONG HandleAttributes,
-                         KPROCESSOR_MODE AccessMode, PEPROCESS Process, PHANDLE Handle)
+static NTSTATUS ObpInsertHandle(OB_OPEN_REASON Reason, PVOID Object, ACCESS_MASK GrantedAccess,
+                                ULONG HandleAttributes, KPROCESSOR_MODE AccessMode, PEPROCESS Process,
+                                PHANDLE_TABLE table, BOOLEAN kernel, PHANDLE Handle)
 {
-    BOOLEAN kernel = (HandleAttributes & OBJ_KERNEL_HANDLE) && AccessMode == KernelMode;
-    PHANDLE_TABLE table = kernel ? ObpKernelHandleTable() : Process->ObjectTable;
-    if (kernel)
-        Process = PsInitialSystemProcess;
-    if (table == NULL)
-        return STATUS_INVALID_PARAMETER;
     NTSTATUS status = ObpIncrementHandleCount(Reason, Process, Object, &GrantedAccess, HandleAttributes, AccessMode);
     if (!NT_SUCCESS(status))
         return status;
@@ -226,6 +222,39 @@ NTSTATUS ObpCreateHandle(OB_OPEN_REASON Reason, PVOID Object, ACCESS_MASK Grante
         h = (HANDLE)((ULONG_PTR)h | KERNEL_HANDLE_MASK);
     *Handle = h;
     return STATUS_SUCCESS;
+}
+
+/* Object callbacks (ObRegisterCallbacks, src/ob/obcallback.c) see every
+ * handle to a type that supports them: the pre-operation callbacks may strip
+ * access rights before the handle exists, the post-operation callbacks learn
+ * the result. SourceProcess is the duplicate's source (NULL otherwise). */
+NTSTATUS ObpCreateHandleEx(OB_OPEN_REASON Reason, PVOID Object, ACCESS_MASK GrantedAccess, ULONG HandleAttributes,
+                           KPROCESSOR_MODE AccessMode, PEPROCESS Process, PEPROCESS SourceProcess, PHANDLE Handle)
+{
+    BOOLEAN kernel = (HandleAttributes & OBJ_KERNEL_HANDLE) && AccessMode == KernelMode;
+    PHANDLE_TABLE table = kernel ? ObpKernelHandleTable() : Process->ObjectTable;
+    if (kernel)
+        Process = PsInitialSystemProcess;
+    if (table == NULL)
+        return STATUS_INVALID_PARAMETER;
+    OBP_CALLBACK_CALL call;
+    NTSTATUS status;
+    BOOLEAN callbacks = ObpCallPreOperationCallbacks(
+        &call, Reason == ObDuplicateHandle ? OB_OPERATION_HANDLE_DUPLICATE : OB_OPERATION_HANDLE_CREATE, Object,
+        kernel, SourceProcess, Process, &GrantedAccess, &status);
+    if (!NT_SUCCESS(status))
+        return status;
+    status = ObpInsertHandle(Reason, Object, GrantedAccess, HandleAttributes, AccessMode, Process, table, kernel,
+                             Handle);
+    if (callbacks)
+        ObpCallPostOperationCallbacks(&call, status, GrantedAccess);
+    return status;
+}
+
+NTSTATUS ObpCreateHandle(OB_OPEN_REASON Reason, PVOID Object, ACCESS_MASK GrantedAccess, ULONG HandleAttributes,
+                         KPROCESSOR_MODE AccessMode, PEPROCESS Process, PHANDLE Handle)
+{
+    return ObpCreateHandleEx(Reason, Object, GrantedAccess, HandleAttributes, AccessMode, Process, NULL, Handle);
 }
 
 static NTSTATUS ObpCloseHandleInTable(PHANDLE_TABLE Table, PEPROCESS Process, HANDLE Handle,
@@ -525,7 +554,7 @@ static NTSTATUS ObpDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHand
             attributes &= ~OBJ_KERNEL_HANDLE;
     }
     HANDLE h = NULL;
-    status = ObpCreateHandle(ObDuplicateHandle, object, granted, attributes, PreviousMode, target, &h);
+    status = ObpCreateHandleEx(ObDuplicateHandle, object, granted, attributes, PreviousMode, target, source, &h);
     if (NT_SUCCESS(status))
         *TargetHandle = h;
     else

@@ -138,6 +138,10 @@ VOID NTAPI PsDereferencePrimaryToken(PACCESS_TOKEN PrimaryToken)
 VOID NTAPI PspDeleteProcess(PVOID Object)
 {
     PEPROCESS p = Object;
+    /* The process ends with its object: the exit notification goes out while
+     * its id is still allocated, to the routines that saw it created. */
+    if (p->CreateReported)
+        PspNotifyProcessExit(p);
     if (p->ActiveProcessLinks.Flink != NULL) {
         KIRQL irql;
         KeAcquireSpinLock(&PspActiveProcessLock, &irql);
@@ -171,6 +175,7 @@ NTSTATUS PsCreateProcessInternal(PACCESS_TOKEN Token, PEPROCESS *Process)
     KeInitializeProcess(&p->Pcb, 8, PsInitialSystemProcess->Pcb.Affinity);
     PspInitializeProcessFields(p);
     p->InheritedFromUniqueProcessId = PsGetCurrentProcessId();
+    p->SessionId = PsGetCurrentProcess()->SessionId;
     p->Token = Token != NULL ? Token : PsReferencePrimaryToken(PsGetCurrentProcess());
     if (Token != NULL)
         ObfReferenceObject(Token);
@@ -192,6 +197,15 @@ NTSTATUS PsCreateProcessInternal(PACCESS_TOKEN Token, PEPROCESS *Process)
     status = ObInsertObject(p, NULL, PROCESS_ALL_ACCESS, 0, &inserted, NULL);
     if (!NT_SUCCESS(status))
         return status;
+    /* Create notification once the process is complete; an Ex routine may
+     * refuse it, and then the process goes away again (without an exit
+     * notification, as it never started). */
+    status = PspNotifyProcessCreate(p);
+    if (!NT_SUCCESS(status)) {
+        ObDereferenceObject(inserted);
+        return status;
+    }
+    p->CreateReported = TRUE;
     *Process = inserted;
     return STATUS_SUCCESS;
 }
@@ -200,6 +214,7 @@ NTSTATUS PsInitSystem(void)
 {
     KeInitializeSpinLock(&PspActiveProcessLock);
     InitializeListHead(&PspActiveProcessHead);
+    PspInitializeNotify();
     PspCidTable = ExCreateHandleTable(NULL);
     if (PspCidTable == NULL)
         return STATUS_INSUFFICIENT_RESOURCES;
@@ -211,6 +226,7 @@ NTSTATUS PsInitSystem(void)
     init.GenericMapping = PspProcessMapping;
     init.ValidAccessMask = PROCESS_ALL_ACCESS;
     init.DeleteProcedure = PspDeleteProcess;
+    init.SupportsObjectCallbacks = 1; /* ObRegisterCallbacks */
     init.InvalidAttributes = OBJ_PERMANENT | OBJ_OPENLINK;
     UNICODE_STRING name;
     RtlInitUnicodeString(&name, L"Process");
@@ -227,6 +243,7 @@ NTSTATUS PsInitSystem(void)
     ObpInitializeStaticObject((POBJECT_HEADER)PspSystemProcessStorage.Header, PsProcessType);
     PspInitializeProcessFields(sys);
     sys->SystemProcess = TRUE;
+    sys->SessionId = PSP_NO_SESSION;
     RtlCopyMemory(sys->ImageFileName, "System", 7);
     sys->Token = SeReferenceSystemToken();
     sys->UniqueProcessId = PspCreateCid(sys); /* 4, as on Windows: the first id after 0 */

@@ -32,4 +32,11 @@ VOID NTAPI PspDeleteProcess(PVOID Object);
 VOID NTAPI PspDeleteThread(PVOID Object);
 NTSTATUS PspInitializeThreadType(void);
 
+/* Notify routines (psnotify.c). PASSIVE_LEVEL, no Ps lock held. */
+VOID PspInitializeNotify(void);
+NTSTATUS PspNotifyProcessCreate(PEPROCESS Process);
+VOID PspNotifyProcessExit(PEPROCESS Process);
+VOID PspNotifyThreadCreate(PETHREAD Thread);
+VOID PspNotifyThreadExit(PETHREAD Thread);
+
 #endif /* NTOS_PSP_H */

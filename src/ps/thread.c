@@ -93,6 +93,7 @@ NTSTATUS PspInitializeThreadType(void)
     init.GenericMapping = PspThreadMapping;
     init.ValidAccessMask = THREAD_ALL_ACCESS;
     init.DeleteProcedure = PspDeleteThread;
+    init.SupportsObjectCallbacks = 1; /* ObRegisterCallbacks */
     init.InvalidAttributes = OBJ_PERMANENT | OBJ_OPENLINK;
     UNICODE_STRING name;
     RtlInitUnicodeString(&name, L"Thread");
@@ -167,6 +168,8 @@ NTSTATUS NTAPI PsCreateSystemThread(PHANDLE ThreadHandle, ULONG DesiredAccess, P
         return status; /* the insert consumed the object; it never ran */
     if (ClientId != NULL)
         *ClientId = t->Cid;
+    /* Thread-create routines run in the creator's context before the thread does. */
+    PspNotifyThreadCreate(t);
     KeStartThread(&t->Tcb);
     return STATUS_SUCCESS;
 }
@@ -177,6 +180,8 @@ NTSTATUS NTAPI PsTerminateSystemThread(NTSTATUS ExitStatus)
     if (!kt->ExecutiveThread || !kt->SystemThread)
         return STATUS_INVALID_PARAMETER;
     PETHREAD t = (PETHREAD)kt;
+    /* Thread-exit routines run in the exiting thread's context. */
+    PspNotifyThreadExit(t);
     /* Outstanding I/O is cancelled while the thread can still take the
      * completion APCs. */
     IopCancelThreadIo();
