@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""ntos_bench JSON lines: check, summarise and compare.
+
+  tools/bench.py check FILE [--expect=N]   every line a well-formed record
+                                           (used by the bench.smoke test; no
+                                           timing is asserted)
+  tools/bench.py median FILE...            one table of the median ns/op and
+                                           ratio per case over several runs
+                                           (repeat runs on a noisy machine)
+  tools/bench.py compare OLD NEW [--threshold=PCT]
+                                           per case, the change of the ratio
+                                           to the peer (ratios survive machine
+                                           load better than raw ns); flags
+                                           regressions beyond PCT (default 10)
+                                           and exits 1 if there are any
+  tools/bench.py smoke BENCH_EXE           run BENCH_EXE at a tiny scale into a
+                                           fresh file, then check it
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+
+FIELDS = {
+    "name": str,
+    "description": str,
+    "ntos_ns_per_op": (int, float),
+    "peer_ns_per_op": (int, float),
+    "ratio": (int, float),
+    "iterations": int,
+    "threads": int,
+    "cpus": int,
+    "preset": str,
+    "repetitions": int,
+    "peer": str,
+}
+
+
+def load(path):
+    records = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                records.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SystemExit(f"{path}:{number}: not JSON: {e}")
+    return records
+
+
+def check(path, expect=None):
+    records = load(path)
+    errors = []
+    names = set()
+    for i, r in enumerate(records, 1):
+        for field, kind in FIELDS.items():
+            if field not in r:
+                errors.append(f"record {i}: no {field}")
+            elif not isinstance(r[field], kind) or isinstance(r[field], bool):
+                errors.append(f"record {i}: {field} has type {type(r[field]).__name__}")
+        if isinstance(r.get("name"), str):
+            if r["name"] in names:
+                errors.append(f"record {i}: {r['name']} twice")
+            names.add(r["name"])
+        for field in ("ntos_ns_per_op", "peer_ns_per_op", "ratio"):
+            v = r.get(field)
+            if isinstance(v, (int, float)) and not v >= 0:
+                errors.append(f"record {i}: {field} = {v}")
+        if isinstance(r.get("iterations"), int) and r["iterations"] < 1:
+            errors.append(f"record {i}: iterations = {r['iterations']}")
+    if expect is not None and len(records) != expect:
+        errors.append(f"{len(records)} records, expected {expect}")
+    if not records:
+        errors.append("no records")
+    for e in errors:
+        print(f"{path}: {e}", file=sys.stderr)
+    if not errors:
+        print(f"{path}: {len(records)} well-formed records")
+    return not errors
+
+
+def by_name(records):
+    out = {}
+    for r in records:
+        out.setdefault(r["name"], []).append(r)
+    return out
+
+
+def median_table(paths):
+    groups = {}
+    order = []
+    for p in paths:
+        for r in load(p):
+            if r["name"] not in groups:
+                order.append(r["name"])
+            groups.setdefault(r["name"], []).append(r)
+    print(f"median of {len(paths)} run(s)")
+    print(f"{'case':<36} {'thr':>3} {'ntos ns/op':>11} {'peer ns/op':>11} {'ratio':>7} {'ratio min-max':>15}  peer")
+    for name in order:
+        rs = groups[name]
+        ratios = [r["ratio"] for r in rs]
+        print(f"{name:<36} {rs[0]['threads']:>3} {statistics.median(r['ntos_ns_per_op'] for r in rs):>11.1f} "
+              f"{statistics.median(r['peer_ns_per_op'] for r in rs):>11.1f} {statistics.median(ratios):>7.2f} "
+              f"{min(ratios):>7.2f}-{max(ratios):<7.2f}  {rs[0]['peer']}")
+
+
+def compare(old_path, new_path, threshold):
+    old = by_name(load(old_path))
+    new = by_name(load(new_path))
+    regressions = 0
+    print(f"{'case':<36} {'old ratio':>9} {'new ratio':>9} {'change':>8}")
+    for name, rs in new.items():
+        if name not in old:
+            print(f"{name:<36} {'-':>9} {statistics.median(r['ratio'] for r in rs):>9.2f}      new")
+            continue
+        a = statistics.median(r["ratio"] for r in old[name])
+        b = statistics.median(r["ratio"] for r in rs)
+        change = (b - a) / a * 100 if a > 0 else 0.0
+        flag = ""
+        if change > threshold:
+            flag = "  REGRESSION"
+            regressions += 1
+        print(f"{name:<36} {a:>9.2f} {b:>9.2f} {change:>+7.1f}%{flag}")
+    for name in old:
+        if name not in new:
+            print(f"{name:<36} missing from {new_path}")
+    return regressions == 0
+
+
+def smoke(exe):
+    # Every case, a tiny operation count: checks that each runs and writes a
+    # well-formed record. Asserts nothing about time.
+    listing = subprocess.run([exe, "--list"], check=True, capture_output=True, text=True).stdout.split()
+    fd, path = tempfile.mkstemp(suffix=".jsonl")
+    os.close(fd)
+    try:
+        subprocess.run([exe, "--scale=0.00002", "--repetitions=1", f"--json={path}"], check=True, timeout=600)
+        return check(path, expect=len(listing))
+    finally:
+        os.unlink(path)
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    opts = {a.split("=", 1)[0]: a.split("=", 1)[1] for a in args if a.startswith("--") and "=" in a}
+    files = [a for a in args if not a.startswith("--")]
+    if cmd == "check" and len(files) == 1:
+        return 0 if check(files[0], int(opts["--expect"]) if "--expect" in opts else None) else 1
+    if cmd == "median" and files:
+        median_table(files)
+        return 0
+    if cmd == "compare" and len(files) == 2:
+        return 0 if compare(files[0], files[1], float(opts.get("--threshold", "10"))) else 1
+    if cmd == "smoke" and len(files) == 1:
+        return 0 if smoke(files[0]) else 1
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
