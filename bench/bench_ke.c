@@ -586,12 +586,12 @@ BENCH_CASE(eresource_exclusive_1, "critical region + ERESOURCE exclusive acquire
 BENCH_CASE(eresource_shared_1, "critical region + ERESOURCE shared acquire+release", ntos_resource_shared_1,
            "pthread_rwlock_rdlock", peer_rwlock_read_1, 10000000, 0);
 BENCH_CASE(event_pingpong, "KeSetEvent+KeWaitForSingleObject round trip, two CPUs (wall)", ntos_pingpong,
-           "mutex+condvar ping-pong", peer_pingpong, 100000, 0);
+           "mutex+condvar ping-pong", peer_pingpong, 20000, 0);
 BENCH_CASE(context_switch_yield, "ZwYieldExecution between two threads on one CPU, per switch (wall)", ntos_yield,
            "sched_yield, 2 pinned", peer_yield, 200000, 0);
 BENCH_CASE(dpc_local_latency, "KeInsertQueueDpc at PASSIVE_LEVEL until it ran, same CPU (wall)", ntos_dpc_local,
            "pthread_kill(self)", peer_signal_self, 200000, 0);
 BENCH_CASE(dpc_remote_latency, "KeInsertQueueDpc to another CPU until it ran (wall)", ntos_dpc_remote,
-           "eventfd wake, other CPU", peer_remote, 50000, 0);
+           "eventfd wake, other CPU", peer_remote, 20000, 0);
 BENCH_CASE(timer_expiry_lateness, "KeSetTimer 1 ms + wait: ns past the due time", ntos_timer,
            "clock_nanosleep 1 ms", peer_timer, 50, 0);

@@ -7,6 +7,9 @@
  *   --scale=X       multiply every case's operation count by X (e.g. 0.1)
  *   --repetitions=N timed runs per side (default BENCH_REPETITIONS, 1..31)
  *   --list          print the case names and exit (no boot)
+ *   --kbench[=PCT]  run the in-kernel cases instead (bench/kbench.c, the code
+ *                   the QEMU image runs with `bench` on its command line),
+ *                   operation counts scaled to PCT percent (default 100)
  * Meant for the host-release preset; sanitizer builds run it too but their
  * numbers mean nothing.
  */
@@ -24,6 +27,8 @@
 #include <ntos/ke.h>
 
 #include "bench.h"
+
+VOID KbenchRunAll(ULONG Percent); /* kbench.c */
 
 extern const bench_case __start_ntos_bench_cases[];
 extern const bench_case __stop_ntos_bench_cases[];
@@ -195,6 +200,7 @@ static stats measure(bench_fn fn, uint64_t ops, unsigned threads)
 int main(int argc, char **argv)
 {
     const char *json = NULL, *filter = NULL;
+    long kbench = -1;
     double scale = 1.0;
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--json=", 7) == 0)
@@ -205,6 +211,10 @@ int main(int argc, char **argv)
             scale = atof(argv[i] + 8);
         else if (strncmp(argv[i], "--repetitions=", 14) == 0)
             repetitions = atoi(argv[i] + 14);
+        else if (strcmp(argv[i], "--kbench") == 0)
+            kbench = 100;
+        else if (strncmp(argv[i], "--kbench=", 9) == 0)
+            kbench = atol(argv[i] + 9);
         else if (strcmp(argv[i], "--list") == 0) {
             for (const bench_case *c = __start_ntos_bench_cases; c < __stop_ntos_bench_cases; c++)
                 printf("%s\n", c->name);
@@ -230,6 +240,11 @@ int main(int argc, char **argv)
     host_boot(&config);
     ExInitializePool();
     booted_cpus = arch_processor_count();
+    if (kbench >= 0) {
+        KbenchRunAll((ULONG)kbench);
+        fflush(stdout);
+        _exit(0);
+    }
 
     FILE *out = NULL;
     if (json != NULL && (out = fopen(json, "a")) == NULL) {

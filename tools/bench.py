@@ -15,6 +15,10 @@
                                            and exits 1 if there are any
   tools/bench.py smoke BENCH_EXE           run BENCH_EXE at a tiny scale into a
                                            fresh file, then check it
+  tools/bench.py kbench SERIAL_LOG [--json=FILE] [--preset=P]
+                                           the in-kernel cases' serial lines
+                                           (kbench: name=...) as a table and
+                                           JSON records (no peer)
   tools/bench.py selftest SELFTEST_EXE [--json=FILE] [--cpus=N] [--preset=P]
                                            test-suite throughput: runs the
                                            hosted in-kernel runner (every test
@@ -157,9 +161,55 @@ def smoke(exe):
     os.close(fd)
     try:
         subprocess.run([exe, "--scale=0.00002", "--repetitions=1", f"--json={path}"], check=True, timeout=600)
-        return check(path, expect=len(listing))
+        ok = check(path, expect=len(listing))
     finally:
         os.unlink(path)
+    # The in-kernel cases (the code the QEMU image runs), hosted, tiny counts.
+    run = subprocess.run([exe, "--kbench=0"], capture_output=True, text=True, timeout=600)
+    records = parse_kbench(run.stdout + run.stderr, "smoke")
+    failed = [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("kbench:") and "failed" in line]
+    print(f"kbench: {len(records)} cases, {len(failed)} failed, exit {run.returncode}")
+    for line in failed:
+        print(line, file=sys.stderr)
+    return ok and run.returncode == 0 and not failed and len(records) >= 14 and "kbench: done" in run.stdout + run.stderr
+
+
+def parse_kbench(text, preset):
+    """kbench: name=X cycles_per_op=C ns_per_op=N ops=O cpus=K -> records (no peer)."""
+    records = []
+    for line in text.splitlines():
+        i = line.find("kbench: name=")
+        if i < 0 or " failed" in line:
+            continue
+        fields = dict(kv.split("=", 1) for kv in line[i + len("kbench: "):].split() if "=" in kv)
+        records.append({
+            "name": fields["name"],
+            "description": "in-kernel, cycle counter",
+            "ntos_ns_per_op": float(fields["ns_per_op"]),
+            "ntos_cycles_per_op": float(fields["cycles_per_op"]),
+            "peer_ns_per_op": None,
+            "ratio": None,
+            "iterations": int(fields["ops"]),
+            "threads": 1,
+            "cpus": int(fields["cpus"]),
+            "preset": preset,
+            "repetitions": 5,
+            "peer": "none",
+        })
+    return records
+
+
+def kbench_file(text_path, json_path, preset):
+    with open(text_path, errors="replace") as f:
+        records = parse_kbench(f.read(), preset)
+    print(f"{'case':<28} {'cycles/op':>10} {'ns/op':>9}")
+    for r in records:
+        print(f"{r['name']:<28} {r['ntos_cycles_per_op']:>10.1f} {r['ntos_ns_per_op']:>9.1f}")
+    if json_path:
+        with open(json_path, "a") as f:
+            for r in records:
+                f.write(json.dumps(r) + "\n")
+    return bool(records)
 
 
 def selftest(exe, json_path, cpus, preset):
@@ -216,6 +266,8 @@ def main(argv):
     if cmd == "selftest" and len(files) == 1:
         ok = selftest(files[0], opts.get("--json"), int(opts.get("--cpus", "2")), opts.get("--preset", "host-release"))
         return 0 if ok else 1
+    if cmd == "kbench" and len(files) == 1:
+        return 0 if kbench_file(files[0], opts.get("--json"), opts.get("--preset", "kernel-release")) else 1
     if cmd == "smoke" and len(files) == 1:
         return 0 if smoke(files[0]) else 1
     print(__doc__)
