@@ -172,7 +172,11 @@ def smoke(exe):
     print(f"kbench: {len(records)} cases, {len(failed)} failed, exit {run.returncode}")
     for line in failed:
         print(line, file=sys.stderr)
-    return ok and run.returncode == 0 and not failed and len(records) >= 14 and "kbench: done" in run.stdout + run.stderr
+    sanitizer = [line for line in (run.stdout + run.stderr).splitlines()
+                 if "Sanitizer" in line or "runtime error:" in line]
+    for line in sanitizer:
+        print(line, file=sys.stderr)
+    return not sanitizer and ok and run.returncode == 0 and not failed and len(records) >= 14 and "kbench: done" in run.stdout + run.stderr
 
 
 def parse_kbench(text, preset):
