@@ -44,4 +44,15 @@ uint64_t bench_cpu_ns(void);
  * one thread per processor on each side). */
 unsigned bench_cpus(void);
 
+/*
+ * Runs body(index, context) on `count` threads released together: on the
+ * ntos side kernel threads, thread i with system affinity to processor
+ * cpu_of[i] (modulo the booted processors); on the peer side pthreads, thread
+ * i pinned to host processor cpu_of[i] (modulo the online processors).
+ * Returns the wall time in nanoseconds from the release to the last body's
+ * return. cpu_of NULL: thread i on processor i.
+ */
+typedef void (*bench_thread_fn)(unsigned index, void *context);
+uint64_t bench_run_threads(int ntos, unsigned count, const unsigned *cpu_of, bench_thread_fn body, void *context);
+
 #endif /* NTOS_BENCH_H */

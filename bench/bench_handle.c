@@ -11,6 +11,12 @@
  *                             after the other, as a driver would)
  *  handle_ref_shared_all_cpus one thread per processor, all on the same handle
  *  handle_ref_vs_syscall_1    handle_ref_1 against a real Linux kernel lookup
+ *  handle_open_ref_close_1    the whole life of a handle: ObOpenObjectByPointer
+ *                             (a new kernel handle to an existing event) +
+ *                             ObReferenceObjectByHandle + ObDereferenceObject +
+ *                             ZwClose, against dup + fcntl(F_GETFD) + close on
+ *                             a /dev/null fd (three real system calls, which
+ *                             the in-kernel ntos calls do not pay)
  *
  * The Linux peer. Linux's equivalent of ObReferenceObjectByHandle +
  * ObDereferenceObject is fget + fput: an RCU-protected look-up of the fd in
@@ -332,6 +338,45 @@ static uint64_t peer_ref_shared_all(uint64_t ops)
     return run_parallel(ops, 1, 0);
 }
 
+static uint64_t ntos_open_ref_close_1(uint64_t ops)
+{
+    ntos_setup();
+    PVOID event;
+    if (!NT_SUCCESS(ObReferenceObjectByHandle(ntos_handles[0], 0, ExEventObjectType, KernelMode, &event, NULL)))
+        abort();
+    uint64_t t0 = bench_cpu_ns();
+    for (uint64_t i = 0; i < ops; i++) {
+        HANDLE h;
+        PVOID object;
+        if (ObOpenObjectByPointer(event, OBJ_KERNEL_HANDLE, NULL, EVENT_ALL_ACCESS, ExEventObjectType, KernelMode,
+                                  &h) != STATUS_SUCCESS)
+            abort();
+        if (ObReferenceObjectByHandle(h, EVENT_QUERY_STATE, ExEventObjectType, KernelMode, &object, NULL) !=
+            STATUS_SUCCESS)
+            abort();
+        ObDereferenceObject(object);
+        if (ZwClose(h) != STATUS_SUCCESS)
+            abort();
+    }
+    uint64_t t = bench_cpu_ns() - t0;
+    ObDereferenceObject(event);
+    return t;
+}
+
+static uint64_t peer_dup_close_1(uint64_t ops)
+{
+    static int fd = -1;
+    if (fd < 0 && (fd = open("/dev/null", O_RDONLY)) < 0)
+        abort();
+    uint64_t t0 = bench_cpu_ns();
+    for (uint64_t i = 0; i < ops; i++) {
+        int d = dup(fd);
+        if (d < 0 || fcntl(d, F_GETFD) < 0 || close(d) != 0)
+            abort();
+    }
+    return bench_cpu_ns() - t0;
+}
+
 BENCH_CASE(handle_ref_1, "ObReferenceObjectByHandle+ObDereferenceObject, KernelMode", ntos_ref_1,
            "fget/fput replica", peer_ref_1, 20000000, 0);
 BENCH_CASE(handle_ref_user_1, "same, UserMode (access check)", ntos_ref_user_1, "fget/fput replica", peer_ref_1,
@@ -342,3 +387,5 @@ BENCH_CASE(handle_ref_shared_all_cpus, "one thread per CPU, one shared handle", 
            "fget/fput replica", peer_ref_shared_all, 5000000, 1);
 BENCH_CASE(handle_ref_vs_syscall_1, "handle_ref_1 against a real kernel fd lookup", ntos_ref_1,
            "fcntl(F_GETFD)", peer_fcntl_1, 5000000, 0);
+BENCH_CASE(handle_open_ref_close_1, "ObOpenObjectByPointer+reference+dereference+ZwClose", ntos_open_ref_close_1,
+           "dup+fcntl+close", peer_dup_close_1, 2000000, 0);

@@ -19,6 +19,9 @@
  *   verbose             print the memory map and processor details at boot
  *   noxsave             save thread FPU/SSE state with FXSAVE even where the
  *                       processor has XSAVE (no AVX state then)
+ *   bench               run the in-kernel benchmarks (bench/kbench.c) instead
+ *                       of the self-tests, then exit with status 33
+ *   bench.percent=N     scale their operation counts to N percent
  * Exit: status 33 when every selected test passed, 3 when some failed, 87
  * after an unexpected bug check (see arch_system_exit).
  */
@@ -92,6 +95,9 @@ static void print_memory_map(void)
                   types[d[i].Type < 4 ? d[i].Type : 0]);
 }
 
+/* bench/kbench.c */
+VOID KbenchRunAll(ULONG Percent);
+
 static DECLSPEC_NORETURN void run_self_tests(void)
 {
     char filter[LOADER_COMMAND_LINE];
@@ -150,6 +156,10 @@ void KiSystemStartup(PLOADER_PARAMETER_BLOCK LoaderBlock)
     arch_set_irql(PASSIVE_LEVEL);
     TRACE("KiSystemStartupPhase1");
     KiSystemStartupPhase1();
+    if (x86_cmdline_flag("bench")) {
+        KbenchRunAll(parse_ulong(x86_cmdline_value("bench.percent"), 100));
+        arch_system_exit(0);
+    }
     run_self_tests();
 }
 
