@@ -409,6 +409,7 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
     host.VirtualTime = Config->VirtualTime;
     host_time_init();
     host_memory_init();
+    host_boot_modules_init();
 
     for (ULONG n = 0; n < host.Cpus; n++)
         host_new_cpu(n);

@@ -48,6 +48,9 @@ void host_deliver(void);
 /* memory.c */
 void host_memory_init(void);
 
+/* bootmodules.c */
+void host_boot_modules_init(void);
+
 /* clock.c */
 void host_time_init(void);
 void host_clock_start(void);

@@ -173,6 +173,12 @@ void x86_apic_send(ULONG ApicId, ULONG Vector)
     icr_send(ApicId, Vector); /* fixed delivery, physical destination, edge */
 }
 
+/* Destination shorthand "self" (ICR bits 19:18 = 01): no destination field. */
+void x86_apic_send_self(ULONG Vector)
+{
+    icr_send(0, 0x40000 | Vector);
+}
+
 /* The PICs, masked for good (the local APIC timer is the clock), and every
  * IOAPIC redirection entry masked. */
 static void legacy_interrupts_off(void)

@@ -3,20 +3,28 @@
  * interrupt flag, software interrupts and IPIs, idle, exit.
  *
  * IRQL: CR8 is the IRQL (the local APIC's task priority: it masks every
- * vector whose class, vector >> 4, is not above it). KPCR.Irql (gs:[0x50]) is
- * kept equal for code that reads it. Both are written in the order CR8, then
- * KPCR.Irql, and an interrupt handler saves CR8 and restores both to it: so
- * an interrupt between the two writes restores the value being installed,
- * whichever direction the change goes.
+ * vector whose class, vector >> 4, is not above it), and CR8 alone: driver
+ * code built with the WDK raises and lowers with an inline `mov cr8` that
+ * no kernel code sees, so every IRQL read here is a `mov reg, cr8`.
+ * KPCR.Irql (gs:[0x50]) is still written after each change the kernel makes
+ * (one byte store) for readers that want the documented field, but it is a
+ * mirror that driver-inline changes leave stale; the kernel never decides
+ * anything on it.
  *
- * Software interrupts (APC_LEVEL, DISPATCH_LEVEL) are pending bits in
+ * Software interrupts (APC_LEVEL, DISPATCH_LEVEL) are local APIC self-IPIs at
+ * vectors 0x1F and 0x2F, whose priority classes (1 and 2) are the levels, as
+ * on Windows: the APIC holds them in its IRR while CR8 masks them and
+ * delivers them as soon as CR8 drops below the class with interrupts
+ * enabled, so a driver's inline `mov cr8` lowering gets its pending DPC from
+ * the hardware. Requests are also recorded as pending bits in
  * KPCR.HalReserved[0] (gs:[0xC0]), set and cleared by this processor only,
- * with single GS-relative locked instructions (see pending_or); bit 0 of
- * the same word is the wake flag, which other processors set with a locked
- * OR (arch_wake) before their wake-up IPI. They are
- * delivered by x86_deliver_software when the IRQL drops below them with
- * interrupts enabled: on arch_set_irql lowering, on enabling interrupts, at
- * the end of every hardware interrupt, and in idle.
+ * with single GS-relative locked instructions; bit 0 of the same word is the
+ * wake flag, which other processors set with a locked OR (arch_wake) before
+ * their wake-up IPI. The bits are what cancelling needs: an IPI cannot be
+ * withdrawn from the IRR, so arch_clear_software_interrupt clears the bit and
+ * the handler ignores a delivery whose bit is clear. Invariant: while a bit
+ * is set, its IPI is in the IRR or being delivered, so a request that finds
+ * the bit set sends nothing.
  *
  * GS: all code runs in ring 0 today, so GS base is always the KPCR and no
  * entry path swaps it (swapgs comes with user mode).
@@ -183,20 +191,13 @@ void arch_processor_ready(void)
 
 KIRQL arch_get_irql(void)
 {
-    KIRQL irql;
-    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
-    return irql;
+    return (KIRQL)read_cr8();
 }
 
 /* The pending word of the processor this runs on, changed with one
  * GS-relative locked instruction: a thread that reads the KPCR's address and
  * then writes through it can be preempted and moved in between (interrupts
  * are asynchronous here), and would set or clear another processor's bit. */
-static inline void pending_or(ULONG Bits)
-{
-    __asm__ volatile("lock orl %0, %%gs:0xC0" : : "r"(Bits) : "memory");
-}
-
 static inline void pending_and(ULONG Bits)
 {
     __asm__ volatile("lock andl %0, %%gs:0xC0" : : "r"(Bits) : "memory");
@@ -209,61 +210,58 @@ static inline ULONG pending_read(void)
     return v;
 }
 
-/* Pending software interrupts above the IRQL. Exact with interrupts
- * disabled; otherwise a hint that the caller re-checks. */
-static ULONG deliverable_software(void)
+/* Clears bit Level of this processor's pending word; TRUE if it was set. */
+static inline BOOLEAN pending_test_and_clear(ULONG Level)
 {
-    KIRQL irql = arch_get_irql();
-    return pending_read() & ((1u << APC_LEVEL) | (1u << DISPATCH_LEVEL)) & ~((2u << irql) - 1u);
+    BOOLEAN was;
+    __asm__ volatile("lock btrl %1, %%gs:0xC0" : "=@ccc"(was) : "r"(Level) : "memory");
+    return was;
 }
 
-/* Delivers pending software interrupts above the IRQL, highest first, while
- * interrupts are enabled. Choosing and claiming one (clearing its bit and
- * raising to its level) happens with interrupts off, so it is claimed on
- * the processor whose bit it was. The upcall may switch threads: the
- * restore then applies to whichever processor this thread resumed on. */
-void x86_deliver_software(void)
+static inline BOOLEAN pending_test_and_set(ULONG Level)
 {
-    for (;;) {
-        if (!(read_flags() & 0x200))
-            return;
-        cli();
-        ULONG mask = deliverable_software();
-        if (mask == 0) {
-            sti();
-            return;
-        }
-        KIRQL level = (KIRQL)(31 - __builtin_clz(mask));
-        pending_and(~(1u << level));
-        KIRQL saved = (KIRQL)read_cr8();
-        write_cr8(level);
-        set_pcr_irql(level);
-        sti();
-        KiSoftwareInterrupt(level);
-        write_cr8(saved);
-        set_pcr_irql(saved);
-    }
+    BOOLEAN was;
+    __asm__ volatile("lock btsl %1, %%gs:0xC0" : "=@ccc"(was) : "r"(Level) : "memory");
+    return was;
 }
 
+/* Lowering lets the APIC deliver whatever CR8 no longer masks (pending
+ * software interrupts included) at the next instruction boundary, when
+ * interrupts are enabled; nothing to do in software. */
 void arch_set_irql(KIRQL NewIrql)
 {
-    KIRQL old = arch_get_irql();
     write_cr8(NewIrql);
     set_pcr_irql(NewIrql);
-    if (NewIrql < old && deliverable_software())
-        x86_deliver_software();
 }
 
-/* End of a hardware interrupt: back to the interrupted IRQL, then anything
- * deliverable there. Called with interrupts enabled; returns with them off,
- * ready for iretq. */
+/* End of an interrupt: interrupts off, back to the interrupted IRQL. The
+ * iretq that follows re-enables interrupts, and anything the restored CR8 no
+ * longer masks arrives then, in a fresh frame, so pending interrupts do not
+ * nest on top of this one. */
 void x86_interrupt_exit(KIRQL Saved)
 {
+    cli();
     write_cr8(Saved);
     set_pcr_irql(Saved);
-    if (deliverable_software())
-        x86_deliver_software();
-    cli();
+}
+
+/* The APC (0x1F) and DISPATCH (0x2F) vectors, from x86_trap_dispatch. The
+ * APIC delivered it, so CR8 was below the level: raise to it, EOI, and run
+ * the upcall unless the request was cancelled meanwhile. The upcall may
+ * switch threads; the interrupted thread finishes this frame when it runs
+ * again, on whatever processor, and restores its own saved IRQL there. */
+void x86_software_interrupt(ULONG Vector)
+{
+    KIRQL level = (KIRQL)(Vector >> 4);
+    KIRQL saved = (KIRQL)read_cr8();
+    write_cr8(level);
+    set_pcr_irql(level);
+    x86_apic_eoi();
+    if (pending_test_and_clear(level)) {
+        sti();
+        KiSoftwareInterrupt(level);
+    }
+    x86_interrupt_exit(saved);
 }
 
 /* ---- interrupt flag ------------------------------------------------------------------------------ */
@@ -278,16 +276,15 @@ ULONG_PTR arch_disable_interrupts(void)
 void arch_restore_interrupts(ULONG_PTR State)
 {
     if (State)
-        arch_enable_interrupts();
+        sti();
     else
         cli();
 }
 
+/* The APIC delivers what was held back at the next instruction boundary. */
 void arch_enable_interrupts(void)
 {
     sti();
-    if (deliverable_software())
-        x86_deliver_software();
 }
 
 BOOLEAN arch_interrupts_enabled(void)
@@ -297,11 +294,17 @@ BOOLEAN arch_interrupts_enabled(void)
 
 /* ---- software interrupts and IPIs ------------------------------------------------------------------ */
 
+/* Interrupts are off between setting the bit and sending the IPI, so both
+ * happen on the same processor (a preemption in between would leave the bit
+ * set here with the IPI sent elsewhere, and the request lost). */
 void arch_request_software_interrupt(KIRQL Level)
 {
-    pending_or(1u << Level);
-    if (arch_get_irql() < Level && (read_flags() & 0x200))
-        x86_deliver_software();
+    ULONG64 flags = read_flags();
+    cli();
+    if (!pending_test_and_set(Level))
+        x86_apic_send_self(Level == APC_LEVEL ? VECTOR_APC : VECTOR_DPC);
+    if (flags & 0x200)
+        sti();
 }
 
 void arch_clear_software_interrupt(KIRQL Level)
@@ -347,15 +350,15 @@ void arch_stall(ULONG64 Delta100ns)
 
 void arch_idle(void)
 {
-    /* Interrupts are off: a wake or software interrupt raised after this
-     * check arrives as an interrupt, which ends the hlt (sti's one-instruction
-     * shadow covers the hlt, so none slips in between). */
-    if (!(pending_read() & PENDING_WAKE) && deliverable_software() == 0)
+    /* Interrupts are off: a wake raised after this check arrives as an
+     * interrupt, which ends the hlt (sti's one-instruction shadow covers the
+     * hlt, so none slips in between); so does a software interrupt already
+     * in the IRR that the IRQL does not mask. */
+    if (!(pending_read() & PENDING_WAKE))
         __asm__ volatile("sti; hlt" : : : "memory");
     cli();
     pending_and(~PENDING_WAKE);
     sti();
-    x86_deliver_software();
 }
 
 /* ---- exit ---------------------------------------------------------------------------------------------- */

@@ -119,6 +119,7 @@ void KiSystemStartup(PLOADER_PARAMETER_BLOCK LoaderBlock)
     x86_memory_init(LoaderBlock);
     if (x86_cmdline_flag("verbose"))
         print_memory_map();
+    x86_boot_modules_init(LoaderBlock);
     TRACE("x86_idt_init");
     x86_idt_init();
     x86_boot_stack_low[0] = (ULONG_PTR)x86_boot_stack_bottom;

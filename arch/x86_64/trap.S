@@ -29,8 +29,9 @@ x86_trap_stub_\vector:
 .irp v, 15,22,23,24,25,26,27,31
     TRAP_STUB \v, 0
 .endr
-/* Interrupt vectors in use: clock, IPI, wake, TLB shootdown, spurious. */
-.irp v, 0xD1,0xE1,0xE2,0xE3,0xFF
+/* Interrupt vectors in use: DISPATCH_LEVEL software interrupt, clock, IPI,
+ * wake, TLB shootdown, spurious (the APC_LEVEL one, 0x1F, is stub 31). */
+.irp v, 0x2F,0xD1,0xE1,0xE2,0xE3,0xFF
     TRAP_STUB \v, 0
 .endr
 

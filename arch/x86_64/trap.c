@@ -41,7 +41,7 @@ static X86_IDT_ENTRY x86_idt[256] __attribute__((aligned(16)));
 STUB(0) STUB(1) STUB(2) STUB(3) STUB(4) STUB(5) STUB(6) STUB(7) STUB(8) STUB(9) STUB(10) STUB(11)
 STUB(12) STUB(13) STUB(14) STUB(15) STUB(16) STUB(17) STUB(18) STUB(19) STUB(20) STUB(21) STUB(22)
 STUB(23) STUB(24) STUB(25) STUB(26) STUB(27) STUB(28) STUB(29) STUB(30) STUB(31)
-STUB(0xD1) STUB(0xE1) STUB(0xE2) STUB(0xE3) STUB(0xFF)
+STUB(0x2F) STUB(0xD1) STUB(0xE1) STUB(0xE2) STUB(0xE3) STUB(0xFF)
 
 static void set_gate(ULONG Vector, void *Handler, UCHAR Ist)
 {
@@ -61,6 +61,7 @@ void x86_idt_init(void)
                        x86_trap_stub_30, x86_trap_stub_31};
     for (ULONG v = 0; v < 32; v++)
         set_gate(v, stubs[v], v == 8 ? 1 : v == 2 ? 2 : v == 18 ? 3 : 0);
+    set_gate(VECTOR_DPC, x86_trap_stub_0x2F, 0);
     set_gate(VECTOR_CLOCK, x86_trap_stub_0xD1, 0);
     set_gate(VECTOR_IPI, x86_trap_stub_0xE1, 0);
     set_gate(VECTOR_WAKE, x86_trap_stub_0xE2, 0);
@@ -193,6 +194,11 @@ static inline void write_cr8(ULONG64 v) { __asm__ volatile("mov %0, %%cr8" : : "
 
 void x86_trap_dispatch(PKTRAP_FRAME Tf)
 {
+    /* Software interrupts first: 0x1F is also exception slot 31 (see x86.h). */
+    if (Tf->Vector == VECTOR_APC || Tf->Vector == VECTOR_DPC) {
+        x86_software_interrupt((ULONG)Tf->Vector);
+        return;
+    }
     if (Tf->Vector < 32)
         kernel_exception(Tf);
     if (Tf->Vector == VECTOR_SPURIOUS)

@@ -6,8 +6,9 @@
  * priority class, which CR8 masks), so each interrupt source gets a vector
  * in its level's class: the clock 0xD1 (CLOCK_LEVEL 13), IPIs 0xE1 and the
  * no-op wake-up 0xE2 (IPI_LEVEL 14), spurious 0xFF. APC_LEVEL and
- * DISPATCH_LEVEL are software interrupts kept as pending bits in the KPCR
- * and delivered when the IRQL falls below them (cpu.c).
+ * DISPATCH_LEVEL software interrupts are self-IPIs at 0x1F and 0x2F (the
+ * Windows vectors; 0x1F shares its IDT slot with reserved exception 31,
+ * which the processor never raises), see cpu.c.
  */
 #ifndef NTOS_X86_H
 #define NTOS_X86_H
@@ -24,6 +25,8 @@
 #define SYSTEM_VA_BYTES (64ULL << 30)
 #define STACK_VA_BASE 0xFFFFFE0000000000ULL     /* PML4 slot 508: kernel stacks */
 
+#define VECTOR_APC 0x1F
+#define VECTOR_DPC 0x2F
 #define VECTOR_CLOCK 0xD1
 #define VECTOR_IPI 0xE1
 #define VECTOR_WAKE 0xE2
@@ -113,7 +116,7 @@ void x86_print(const char *Format, ...) __attribute__((ms_abi));
 
 /* cpu.c */
 void x86_cpu_init(ULONG Number);
-void x86_deliver_software(void);
+void x86_software_interrupt(ULONG Vector);
 void x86_interrupt_exit(KIRQL Saved);
 
 /* trap.c, trap.S */
@@ -137,6 +140,7 @@ void x86_acpi_init(PLOADER_PARAMETER_BLOCK Lb);
 void x86_apic_init_cpu(void);
 void x86_apic_eoi(void);
 void x86_apic_send(ULONG ApicId, ULONG Vector);
+void x86_apic_send_self(ULONG Vector);
 void x86_apic_timer_calibrate(void);
 void x86_apic_start_processors(void);
 ULONG x86_apic_id(void);
@@ -147,6 +151,9 @@ ULONG64 x86_tsc_to_100ns(ULONG64 Ticks);
 ULONG64 x86_tsc_hz(void);
 void x86_pit_wait_start(ULONG Microseconds);
 BOOLEAN x86_pit_done(void);
+
+/* bootmodules.c */
+void x86_boot_modules_init(PLOADER_PARAMETER_BLOCK Lb);
 
 /* startup.c */
 const char *x86_cmdline_value(const char *Key);

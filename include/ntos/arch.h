@@ -263,4 +263,44 @@ void KiProcessorStartup(ULONG Number);
  * executive objects). Bug-checks PHASE1_INITIALIZATION_FAILED on failure. */
 void KiSystemStartupPhase1(void);
 
+/* ---- boot modules and command line (modules stream) --------------------------------
+ * Payloads handed to the kernel at boot (test drivers, a registry file, later
+ * user programs) and the kernel command line. Host: NTOS_BOOT_MODULES, a
+ * colon-separated list of file paths read into memory once at boot (name =
+ * the path's last component), and NTOS_BOOT_COMMAND_LINE. Bare metal: the
+ * QEMU -initrd payload; a newc cpio archive gives one module per regular
+ * member (name = the member's last path component), anything else is one
+ * module named "initrd"; the command line is QEMU's -append text. A
+ * malformed archive is reported on the console and gives no modules.
+ * The data stays mapped and unchanged for the life of the system; any IRQL
+ * once the backend has booted. */
+typedef struct _ARCH_BOOT_MODULE {
+    const char *Name;   /* NUL-terminated, never NULL */
+    const void *Data;
+    SIZE_T Size;
+} ARCH_BOOT_MODULE;
+ULONG arch_boot_module_count(void);
+/* FALSE (Module untouched) when Index >= arch_boot_module_count(). */
+BOOLEAN arch_boot_module(ULONG Index, ARCH_BOOT_MODULE *Module);
+/* The kernel command line, "" when there is none; never NULL. */
+const char *arch_boot_command_line(void);
+
+/* ---- inline IRQL read (modules stream) ----------------------------------------------
+ * arch_get_irql without the call, for hot paths (the pool's IRQL checks). On
+ * bare metal CR8 itself: driver code built with the WDK changes CR8 with an
+ * inline `mov cr8`, which leaves KPCR.Irql (gs:[0x50]) stale there. On the
+ * host the emulated CR8 is KPCR.Irql. Any IRQL. */
+static inline KIRQL arch_get_irql_inline(void)
+{
+    KIRQL irql;
+#if defined(NTOS_HOST)
+    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
+#else
+    unsigned long long cr8;
+    __asm__ volatile("mov %%cr8, %0" : "=r"(cr8));
+    irql = (KIRQL)cr8;
+#endif
+    return irql;
+}
+
 #endif /* NTOS_ARCH_H */

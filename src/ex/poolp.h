@@ -135,12 +135,11 @@ static inline PEXP_POOL_CPU ExpCurrentPoolCpu(void)
     return &ExpPoolCpu[ExpCurrentProcessorIndex()];
 }
 
-/* gs:[0x50], what KeGetCurrentIrql returns, without the call. */
+/* What KeGetCurrentIrql returns, without the call (CR8 on bare metal, where
+ * driver code changes it inline and KPCR.Irql can be stale). */
 static inline KIRQL ExpCurrentIrql(void)
 {
-    KIRQL irql;
-    __asm__ volatile("movb %%gs:0x50, %0" : "=q"(irql));
-    return irql;
+    return arch_get_irql_inline();
 }
 
 /* ---- a spin lock for pool-internal structures -----------------------------------------------

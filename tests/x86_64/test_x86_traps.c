@@ -129,6 +129,104 @@ static void every_processor_started(void **state)
     }
 }
 
+/* ---- IRQL changed by driver-style inline `mov cr8` ------------------------------------------------
+ * WDK-built drivers inline KeRaiseIrql/KeLowerIrql/KeGetCurrentIrql as
+ * `mov cr8`: the kernel must read CR8 as the IRQL and the APIC must deliver
+ * a DPC or APC queued meanwhile as soon as CR8 drops below its level. */
+
+static inline void inline_write_cr8(ULONG64 v) { __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
+static inline ULONG64 inline_read_cr8(void) { ULONG64 v; __asm__ volatile("mov %%cr8, %0" : "=r"(v)); return v; }
+
+static volatile LONG inline_dpc_runs;
+static volatile KIRQL inline_dpc_irql;
+
+static VOID NTAPI inline_dpc_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    inline_dpc_irql = KeGetCurrentIrql();
+    __atomic_add_fetch(&inline_dpc_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void inline_cr8_lower_delivers_queued_dpc(void **state)
+{
+    static KDPC dpc;
+    KeInitializeDpc(&dpc, inline_dpc_routine, NULL);
+    inline_dpc_runs = 0;
+    inline_write_cr8(DISPATCH_LEVEL);               /* KeRaiseIrql(DISPATCH_LEVEL), inlined */
+    assert_int_equal(KeGetCurrentIrql(), DISPATCH_LEVEL);
+    assert_int_equal(arch_get_irql_inline(), DISPATCH_LEVEL);
+    assert_true(KeInsertQueueDpc(&dpc, NULL, NULL));
+    /* Held back by CR8, and also by any spin: wait a few clock ticks. */
+    ULONG64 end = arch_interrupt_time() + 30000;
+    while (arch_interrupt_time() < end)
+        arch_pause();
+    LONG before = inline_dpc_runs;
+    inline_write_cr8(PASSIVE_LEVEL);                /* KeLowerIrql(PASSIVE_LEVEL), inlined */
+    LONG after = inline_dpc_runs;
+    assert_int_equal(before, 0);
+    assert_int_equal(after, 1);
+    assert_int_equal(inline_dpc_irql, DISPATCH_LEVEL);
+    assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+static void inline_cr8_raise_is_seen_by_kernel(void **state)
+{
+    for (ULONG64 level = PASSIVE_LEVEL; level <= HIGH_LEVEL; level++) {
+        inline_write_cr8(level);
+        KIRQL seen = KeGetCurrentIrql();
+        KIRQL fast = arch_get_irql_inline();
+        inline_write_cr8(PASSIVE_LEVEL);
+        assert_int_equal(seen, level);
+        assert_int_equal(fast, level);
+    }
+    /* And the other way round: the exported functions change CR8. */
+    KIRQL old;
+    KeRaiseIrql(CLOCK_LEVEL, &old);
+    ULONG64 cr8 = inline_read_cr8();
+    KeLowerIrql(old);
+    assert_int_equal(cr8, CLOCK_LEVEL);
+    assert_int_equal(inline_read_cr8(), PASSIVE_LEVEL);
+}
+
+static volatile LONG inline_apc_runs;
+static volatile KIRQL inline_apc_irql;
+
+static VOID NTAPI inline_apc_kernel_routine(PKAPC Apc, PKNORMAL_ROUTINE *Normal, PVOID *Context, PVOID *A1, PVOID *A2)
+{
+    inline_apc_irql = KeGetCurrentIrql();
+    __atomic_add_fetch(&inline_apc_runs, 1, __ATOMIC_SEQ_CST);
+}
+
+static void inline_cr8_lower_delivers_queued_apc(void **state)
+{
+    static KAPC apc;
+    inline_apc_runs = 0;
+    KeInitializeApc(&apc, KeGetCurrentThread(), OriginalApcEnvironment, inline_apc_kernel_routine, NULL, NULL,
+                    KernelMode, NULL);
+    inline_write_cr8(APC_LEVEL);
+    assert_true(KeInsertQueueApc(&apc, NULL, NULL, 0));
+    LONG before = inline_apc_runs;
+    inline_write_cr8(PASSIVE_LEVEL);
+    LONG after = inline_apc_runs;
+    assert_int_equal(before, 0);
+    assert_int_equal(after, 1);
+    assert_int_equal(inline_apc_irql, APC_LEVEL);
+}
+
+static void dpc_requested_at_dispatch_waits_for_the_lower(void **state)
+{
+    /* Through the exported functions: KeLowerIrql delivers it, not earlier. */
+    static KDPC dpc;
+    KeInitializeDpc(&dpc, inline_dpc_routine, NULL);
+    inline_dpc_runs = 0;
+    KIRQL old;
+    KeRaiseIrql(DISPATCH_LEVEL, &old);
+    assert_true(KeInsertQueueDpc(&dpc, NULL, NULL));
+    LONG before = inline_dpc_runs;
+    KeLowerIrql(old);
+    assert_int_equal(before, 0);
+    assert_int_equal(inline_dpc_runs, 1);
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -149,6 +247,10 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(irql_is_cr8),
     cmocka_unit_test(clock_interrupts_arrive),
     cmocka_unit_test(every_processor_started),
+    cmocka_unit_test(inline_cr8_lower_delivers_queued_dpc),
+    cmocka_unit_test(inline_cr8_raise_is_seen_by_kernel),
+    cmocka_unit_test(inline_cr8_lower_delivers_queued_apc),
+    cmocka_unit_test(dpc_requested_at_dispatch_waits_for_the_lower),
     cmocka_unit_test(forced_failure),
 };
 
