@@ -343,13 +343,14 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     RtlZeroMemory(Echo, sizeof(*Echo));
     KeInitializeSpinLock(&Echo->Lock);
     InitializeListHead(&Echo->Chunks);
-    Echo->EntryIrql = KeGetCurrentIrql();
 
+    /* A driver started without its service key (or its values) refuses to run. */
     status = EchoReadParameters(RegistryPath);
     if (!NT_SUCCESS(status)) {
         EchoFreeState();
         return status;
     }
+    Echo->EntryIrql = KeGetCurrentIrql();
 
     RtlInitUnicodeString(&deviceName, DRVTEST_ECHO_DEVICE);
     status = IoCreateDevice(DriverObject, 0, &deviceName, FILE_DEVICE_UNKNOWN, FILE_DEVICE_SECURE_OPEN, FALSE,

@@ -92,6 +92,24 @@ static VOID NTAPI FilterUnload(PDRIVER_OBJECT DriverObject)
     DbgPrint("ntdrv_filter: detached and unloaded\n");
 }
 
+/* The service key DriverEntry was given must exist: Windows always creates
+ * one before loading a driver, and a driver started without it (for example
+ * by a loader that starts every boot module) refuses to run. */
+static NTSTATUS FilterCheckServiceKey(PUNICODE_STRING RegistryPath)
+{
+    OBJECT_ATTRIBUTES oa;
+    HANDLE key;
+    NTSTATUS status;
+    InitializeObjectAttributes(&oa, RegistryPath, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
+    status = ZwOpenKey(&key, KEY_READ, &oa);
+    if (!NT_SUCCESS(status)) {
+        DbgPrint("ntdrv_filter: no service key %wZ: 0x%08lx\n", RegistryPath, status);
+        return status;
+    }
+    ZwClose(key);
+    return STATUS_SUCCESS;
+}
+
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNICODE_STRING targetName;
@@ -100,8 +118,10 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     PFILTER_EXTENSION ext;
     NTSTATUS status;
     ULONG i;
-    (void)RegistryPath;
 
+    status = FilterCheckServiceKey(RegistryPath);
+    if (!NT_SUCCESS(status))
+        return status;
     RtlInitUnicodeString(&targetName, DRVTEST_ECHO_DEVICE);
     status = IoGetDeviceObjectPointer(&targetName, FILE_READ_DATA, &file, &target);
     if (!NT_SUCCESS(status)) {

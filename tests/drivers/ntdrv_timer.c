@@ -323,6 +323,24 @@ static VOID NTAPI TimerUnload(PDRIVER_OBJECT DriverObject)
     DbgPrint("ntdrv_timer: unloaded (%ld completed, %ld cancelled)\n", Timer.Completed, Timer.Cancelled);
 }
 
+/* The service key DriverEntry was given must exist: Windows always creates
+ * one before loading a driver, and a driver started without it (for example
+ * by a loader that starts every boot module) refuses to run. */
+static NTSTATUS TimerCheckServiceKey(PUNICODE_STRING RegistryPath)
+{
+    OBJECT_ATTRIBUTES oa;
+    HANDLE key;
+    NTSTATUS status;
+    InitializeObjectAttributes(&oa, RegistryPath, OBJ_KERNEL_HANDLE | OBJ_CASE_INSENSITIVE, NULL, NULL);
+    status = ZwOpenKey(&key, KEY_READ, &oa);
+    if (!NT_SUCCESS(status)) {
+        DbgPrint("ntdrv_timer: no service key %wZ: 0x%08lx\n", RegistryPath, status);
+        return status;
+    }
+    ZwClose(key);
+    return STATUS_SUCCESS;
+}
+
 NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING RegistryPath)
 {
     UNICODE_STRING deviceName, link;
@@ -330,8 +348,10 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     HANDLE thread;
     NTSTATUS status;
     ULONG i;
-    (void)RegistryPath;
 
+    status = TimerCheckServiceKey(RegistryPath);
+    if (!NT_SUCCESS(status))
+        return status;
     RtlZeroMemory(&Timer, sizeof(Timer));
     KeInitializeSpinLock(&Timer.Lock);
     InitializeListHead(&Timer.Pending);
