@@ -8,14 +8,16 @@
  *        RAM above, 2 MB pages, NX; 3..4 GB (MMIO: APIC, IOAPIC, PCI BARs)
  *        uncached
  *   320  0xFFFFA00000000000  Mm's system range (64 GB), Mm's own tables
+ *   495  0xFFFFF78000000000  KUSER_SHARED_DATA (Ke's KiUserSharedData page),
+ *        read-only, NX: driver binaries read the clocks there inline
  *   508  0xFFFFFE0000000000  kernel stacks: fixed slots, each an unmapped
  *        guard page below 64 KB of stack
  *   511  0xFFFFFFFF80000000  the kernel image: text RX, rodata R+NX, data
  *        and bss RW+NX, the boot stack's guard page left out
  * Slot 0 (the identity map the boot shim used) is absent, so a null pointer
  * faults. Mm builds its PML4 itself (MiInitializePageTables); when it is
- * installed (arch_set_page_table_root) the backend copies its slots 256, 508
- * and 511 into it, so every processor runs on Mm's root from then on and Mm
+ * installed (arch_set_page_table_root) the backend copies its slots 256, 495,
+ * 508 and 511 into it, so every processor runs on Mm's root from then on and Mm
  * owns slot 320 alone.
  *
  * The memory map: E820 RAM above 1 MB (below are the firmware's data and
@@ -31,6 +33,7 @@
  * arch_flush_translation).
  */
 #include "x86.h"
+#include <ntos/kuser.h>
 
 #define PTE_P 0x1ULL
 #define PTE_W 0x2ULL
@@ -302,6 +305,12 @@ void x86_memory_init(PLOADER_PARAMETER_BLOCK Lb)
     map_image_range(__kernel_rodata_start, __kernel_rodata_end, PTE_NX);
     map_image_range(__kernel_data_start, __kernel_data_end, PTE_W | PTE_NX);
 
+    /* KUSER_SHARED_DATA at its fixed x64 kernel address: the WDK's inline
+     * KeQueryTickCount, KeQueryInterruptTime and KeQuerySystemTime compile to
+     * loads from 0xFFFFF78000000000 in driver code. Read-only, like on
+     * Windows: only Ke writes the page, through its image address. */
+    *pte_for(KI_USER_SHARED_DATA) = image_phys(&KiUserSharedData) | PTE_P | PTE_NX;
+
     /* Kernel stack slots: the first page of each is the guard, left unmapped. */
     for (ULONG s = 0; s < stack_slots; s++) {
         ULONG_PTR base = STACK_VA_BASE + (ULONG_PTR)s * STACK_SLOT_STRIDE;
@@ -327,6 +336,7 @@ void arch_set_page_table_root(ULONG64 Pml4Physical)
 {
     ULONG64 *root = x86_phys(Pml4Physical);
     root[256] = kernel_pml4[256];
+    root[495] = kernel_pml4[495];
     root[508] = kernel_pml4[508];
     root[511] = kernel_pml4[511];
     __atomic_store_n(&active_root, Pml4Physical, __ATOMIC_RELEASE);
