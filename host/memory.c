@@ -154,3 +154,13 @@ void arch_flush_translation(ULONG_PTR Va, SIZE_T Pages)
         }
     }
 }
+
+/* The executable's own ELF mapping, from its first byte (the linker's
+ * __executable_start, the ELF header) to _end (the end of .bss): Ldr lists
+ * it as ntoskrnl.exe, since the hosted kernel is linked into it. */
+extern char __executable_start[], _end[];
+void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size)
+{
+    *Base = (ULONG_PTR)__executable_start;
+    *Size = (SIZE_T)(_end - __executable_start);
+}

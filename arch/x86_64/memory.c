@@ -437,3 +437,11 @@ void x86_stack_free(ULONG Slot)
     if (bad)
         KeBugCheckEx(MEMORY_MANAGEMENT, 0x5741C, Slot, stack_slots, 0);
 }
+
+/* The kernel ELF's virtual range (boot/kernel.ld): Ldr's ntoskrnl.exe entry. */
+extern char __kernel_end[];
+void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size)
+{
+    *Base = (ULONG_PTR)__kernel_text_start;
+    *Size = (SIZE_T)(__kernel_end - __kernel_text_start);
+}

@@ -303,4 +303,12 @@ static inline KIRQL arch_get_irql_inline(void)
     return irql;
 }
 
+/* ---- the kernel image (ldr) ------------------------------------------------------------ */
+
+/* The virtual range the kernel's own image occupies (host: the executable's
+ * ELF mapping from its first byte to _end; bare metal: the kernel ELF's
+ * text..end), which Ldr lists as ntoskrnl.exe, the first entry of
+ * PsLoadedModuleList. Any IRQL. */
+void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
+
 #endif /* NTOS_ARCH_H */

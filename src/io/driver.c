@@ -12,8 +12,13 @@
  * PASSIVE_LEVEL with no lock held.
  */
 #include "iop.h"
+#include <ntos/ldr.h>
 
 static volatile LONG IopDriverNumber;
+
+static NTSTATUS IopCreateDriverObject(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction,
+                                      PKLDR_DATA_TABLE_ENTRY Image, PDRIVER_OBJECT *DriverObject,
+                                      PBOOLEAN ImageOwned);
 
 typedef struct _IOP_CLIENT_EXTENSION {
     struct _IOP_CLIENT_EXTENSION *Next;
@@ -45,6 +50,10 @@ VOID NTAPI IopDeleteDriver(PVOID Object)
     }
     if (driver->DriverName.Buffer != NULL)
         ExFreePoolWithTag(driver->DriverName.Buffer, IOP_TAG_NAME);
+    /* A driver loaded from an image (IopCreateDriver with an image): the
+     * code goes with the object, after its last device, as on Windows. */
+    if (driver->DriverSection != NULL && !(driver->Flags & DRVO_BUILTIN_DRIVER))
+        LdrUnloadSystemImage(driver->DriverSection);
 }
 
 static NTSTATUS IopConcat(PUNICODE_STRING Out, PCWSTR Prefix, USHORT PrefixBytes, PCUNICODE_STRING Tail)
@@ -86,6 +95,25 @@ static VOID IopFormatHex(PWSTR Out, ULONG Value)
 
 NTSTATUS NTAPI IoCreateDriver(PUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction)
 {
+    return IopCreateDriver(DriverName, InitializationFunction, NULL, NULL);
+}
+
+NTSTATUS IopCreateDriver(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction,
+                         PKLDR_DATA_TABLE_ENTRY Image, PDRIVER_OBJECT *DriverObject)
+{
+    BOOLEAN imageOwned = FALSE;
+    NTSTATUS status = IopCreateDriverObject(DriverName, InitializationFunction, Image, DriverObject, &imageOwned);
+    if (Image != NULL && !imageOwned)
+        LdrUnloadSystemImage(Image);
+    return status;
+}
+
+static NTSTATUS IopCreateDriverObject(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction,
+                                      PKLDR_DATA_TABLE_ENTRY Image, PDRIVER_OBJECT *DriverObject,
+                                      PBOOLEAN ImageOwned)
+{
+    if (DriverObject != NULL)
+        *DriverObject = NULL;
     if (InitializationFunction == NULL)
         return STATUS_INVALID_PARAMETER;
     if (DriverName != NULL && (DriverName->Length == 0 || (DriverName->Length & 1) || DriverName->Buffer == NULL ||
@@ -143,7 +171,14 @@ NTSTATUS NTAPI IoCreateDriver(PUNICODE_STRING DriverName, PDRIVER_INITIALIZE Ini
     PDRIVER_EXTENSION ext = (PDRIVER_EXTENSION)(driver + 1);
     driver->Type = IO_TYPE_DRIVER;
     driver->Size = sizeof(DRIVER_OBJECT);
-    driver->Flags = DRVO_BUILTIN_DRIVER;
+    driver->Flags = Image != NULL ? 0 : DRVO_BUILTIN_DRIVER;
+    if (Image != NULL) {
+        /* From here the object's delete procedure unloads the image. */
+        driver->DriverStart = Image->DllBase;
+        driver->DriverSize = Image->SizeOfImage;
+        driver->DriverSection = Image;
+        *ImageOwned = TRUE;
+    }
     driver->DriverExtension = ext;
     driver->DriverName = fullName;
     driver->HardwareDatabase = &IopHardwareDatabase;
@@ -181,8 +216,12 @@ NTSTATUS NTAPI IoCreateDriver(PUNICODE_STRING DriverName, PDRIVER_INITIALIZE Ini
     KeReleaseSpinLock(&IopDatabaseLock, irql);
     if (ext->AddDevice == NULL)
         driver->Flags |= DRVO_LEGACY_DRIVER;
-    /* The permanent name keeps the object. */
-    ObDereferenceObject(driver);
+    /* The permanent name keeps the object; a caller that asked for it keeps
+     * the creation reference. */
+    if (DriverObject != NULL)
+        *DriverObject = driver;
+    else
+        ObDereferenceObject(driver);
     return status;
 }
 

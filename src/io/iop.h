@@ -149,6 +149,16 @@ VOID NTAPI IopDeleteDriver(PVOID Object);
  * STATUS_PENDING. PASSIVE_LEVEL.
  */
 NTSTATUS IopUnloadDriver(PDRIVER_OBJECT DriverObject);
+/*
+ * IoCreateDriver's body. With Image (Ldr's IoLoadDriverImage), the object is
+ * not a built-in driver: DriverStart/DriverSize/DriverSection describe the
+ * image, which the object owns from then on (its delete procedure unloads
+ * it; on any failure the image is unloaded). With DriverObject, success
+ * returns the creation reference there.
+ */
+struct _KLDR_DATA_TABLE_ENTRY;
+NTSTATUS IopCreateDriver(PCUNICODE_STRING DriverName, PDRIVER_INITIALIZE InitializationFunction,
+                         struct _KLDR_DATA_TABLE_ENTRY *Image, PDRIVER_OBJECT *DriverObject);
 /* Runs a pending unload once no device of the driver has a file object open. */
 VOID IopCheckDriverUnload(PDRIVER_OBJECT DriverObject);
 

@@ -14,6 +14,7 @@
 #include <ntos/io.h>
 #include <ntos/cm.h>
 #include <ntos/arch.h>
+#include <ntos/ldr.h>
 
 NTSTATUS ExInitSystemObjects(void);
 VOID ExpInitializeWorkers(void);
@@ -23,6 +24,9 @@ void KiSystemStartupPhase1(void)
     /* Worker threads first: deferred object deletion queues to them, possibly
      * from DISPATCH_LEVEL where they could not be created on demand. */
     ExpInitializeWorkers();
+    /* The loaded-module list (ntoskrnl's own entry) before anything can
+     * fault or be asked which module an address belongs to. */
+    LdrInitSystem();
     NTSTATUS status = ObInitSystem();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 1, 0, 0);
@@ -41,4 +45,7 @@ void KiSystemStartupPhase1(void)
     status = IoInitSystem();
     if (!NT_SUCCESS(status))
         KeBugCheckEx(PHASE1_INITIALIZATION_FAILED, (ULONG_PTR)status, 5, 0, 0);
+    /* Boot drivers (.sys boot modules) once the I/O manager and the
+     * registry exist; a driver that fails to load is reported, not fatal. */
+    LdrLoadBootDrivers();
 }

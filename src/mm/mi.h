@@ -219,6 +219,7 @@ typedef enum _MI_MAPPING_OWNER {
     MiOwnerContiguous = 2,
     MiOwnerNonCached = 3,
     MiOwnerIoSpace = 4,
+    MiOwnerImage = 5,     /* system images mapped by Ldr (src/ldr/peimage.c) */
 } MI_MAPPING_OWNER;
 
 /* Attribute bits a caller passes to MiMapRange, MiMapPageChain and MiProtectRange; PRESENT,
