@@ -319,6 +319,10 @@ void arch_longjmp(void **Buffer)
 
 /* ---- boot ------------------------------------------------------------------------------------------ */
 
+/* privileged.c, when linked (anything that runs foreign code pulls it in):
+ * gives each CPU thread an alternate signal stack. */
+extern void host_fault_thread_init(void) __attribute__((weak));
+
 static void host_cpu_attach(host_cpu *cpu)
 {
     /* The GS base is per Linux thread; glibc and the sanitizers use FS only. */
@@ -329,6 +333,8 @@ static void host_cpu_attach(host_cpu *cpu)
     cpu->Tid = (pid_t)syscall(SYS_gettid);
     cpu->Thread = pthread_self();
     arch_context_init_current(&cpu->BootContext);
+    if (host_fault_thread_init != NULL)
+        host_fault_thread_init();
 }
 
 static void *host_cpu_main(void *arg)

@@ -75,4 +75,30 @@ void host_interruptible_point(void);
 ULONG64 host_clock_ticks(ULONG Cpu);
 ULONG64 host_context_switches(void);
 
+/* ---- foreign code (host/privileged.c) ----------------------------------------------------
+ * Code that was not compiled for this process (PE driver images, test machine
+ * code) runs natively; what it cannot do in a Linux process faults and is handled
+ * by the backend's SIGSEGV/SIGILL/SIGBUS/SIGFPE/SIGTRAP handlers, but only when the
+ * faulting RIP is in a registered range (anything else goes to the handler that
+ * was installed before, e.g. the sanitizer's):
+ *  - mov reg, cr8: the current IRQL, in the handler (a load of KPCR.Irql).
+ *  - mov cr8, reg: resumed in a trampoline on the thread's own stack that calls
+ *    KfRaiseIrql/KeLowerIrql (so lowering delivers pending DPCs and APCs, and may
+ *    switch threads), then restores every register and returns after the mov.
+ *  - loads from KUSER_SHARED_DATA (0xFFFFF78000000000, one page): served from the
+ *    kernel's copy (KiUserSharedData), in the handler.
+ *  - other privileged instructions: a report (bytes, RIP, module+offset), then
+ *    KeBugCheckEx(KMODE_EXCEPTION_NOT_HANDLED, STATUS_PRIVILEGED_INSTRUCTION, RIP, 0, 0).
+ *  - faults (bad load/store, int3, ud2, divide): an EXCEPTION_RECORD + CONTEXT
+ *    handed to KiDispatchException on the thread's own stack; if it returns, the
+ *    (possibly changed) CONTEXT is resumed.
+ * host_claim_fault_signals is idempotent and any thread may call it. Register
+ * and unregister at PASSIVE_LEVEL; Name is copied. */
+void host_claim_fault_signals(void);
+void host_register_foreign_code(ULONG_PTR Base, SIZE_T Size, const char *Name);
+void host_unregister_foreign_code(ULONG_PTR Base);
+/* Counters for tests: instructions emulated in the handler, trampolines run. */
+ULONG64 host_foreign_emulations(void);
+ULONG64 host_foreign_trampolines(void);
+
 #endif /* NTOS_HOST_H */

@@ -311,4 +311,16 @@ static inline KIRQL arch_get_irql_inline(void)
  * PsLoadedModuleList. Any IRQL. */
 void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
 
+/* ---- loaded images (hostemu) ------------------------------------------------------------
+ * The loader tells the backend where it mapped an image's code and data, before
+ * the image first runs and after it last ran. The host backend registers the
+ * range as foreign code: driver instructions that a Linux process may not execute
+ * (mov to/from CR8, loads from KUSER_SHARED_DATA at 0xFFFFF78000000000) are
+ * emulated when they fault there, and any other fault or privileged instruction
+ * there is reported (module + offset) instead of crashing the host. Bare metal
+ * needs nothing: the processor executes those instructions itself. Name is
+ * copied (a base name for reports). PASSIVE_LEVEL. */
+VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name);
+VOID arch_image_unmapped(PVOID Base);
+
 #endif /* NTOS_ARCH_H */
