@@ -71,23 +71,8 @@ PVOID LdrpImageExport(PLDRP_IMAGE Img, const char *Name, ULONG Ordinal);
 /* Frees the discardable sections' pages. */
 VOID LdrpDiscardSections(PLDRP_IMAGE Image);
 
-/* ---- seams with other streams (weak defaults in ldrbootdefault.c) ---------------------------- */
-
-/* hostemu (contract 6): told about foreign code mapped/unmapped, so host
- * faults in it are decoded. Replaced by arch.h's declarations at merge. */
-void arch_image_mapped(ULONG_PTR Base, SIZE_T Size, const char *Name);
-void arch_image_unmapped(ULONG_PTR Base);
-
-/* modules (contract 4): the boot modules. Replaced by arch.h at the modules merge. */
-#ifndef NTOS_ARCH_BOOT_MODULE_DEFINED
-typedef struct _ARCH_BOOT_MODULE {
-    const char *Name;
-    const void *Data;
-    SIZE_T Size;
-} ARCH_BOOT_MODULE;
-ULONG arch_boot_module_count(void);
-BOOLEAN arch_boot_module(ULONG Index, ARCH_BOOT_MODULE *Module);
-#endif
+/* The boot modules (arch_boot_module, contract 4) and the image hooks
+ * (arch_image_mapped/unmapped, contract 6) are declared in ntos/arch.h. */
 
 /* A boot module by name (case-insensitive), FALSE if there is none. */
 BOOLEAN LdrpFindBootModule(PCUNICODE_STRING Name, ARCH_BOOT_MODULE *Module);

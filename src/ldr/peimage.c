@@ -313,7 +313,7 @@ static VOID LdrpFreePages(PLDRP_IMAGE Img, SIZE_T FirstPage, SIZE_T Count)
 VOID LdrpFreeImage(PLDRP_IMAGE Img)
 {
     if (Img->Base != 0) {
-        arch_image_unmapped(Img->Base);
+        arch_image_unmapped((PVOID)Img->Base);
         LdrpFreePages(Img, 0, Img->Pages);
         MiReleaseSystemPtes((PVOID)Img->Base, Img->Pages);
     }
@@ -771,7 +771,7 @@ NTSTATUS LdrpMapImage(PCUNICODE_STRING Name, const VOID *FileBytes, SIZE_T FileS
                        ((h->File.Characteristics & IMAGE_FILE_DLL) ? LDRP_IMAGE_DLL : 0);
     img->Entry.LoadCount = 1;
     ExFreePoolWithTag(h, LDRP_TAG_IMAGE);
-    arch_image_mapped(img->Base, img->Entry.SizeOfImage, img->AnsiBaseName);
+    arch_image_mapped((PVOID)img->Base, img->Entry.SizeOfImage, img->AnsiBaseName);
     *Image = img;
     return STATUS_SUCCESS;
 
