@@ -984,28 +984,41 @@ void host_fault_thread_init(void)
         munmap(p, size);
 }
 
+static BOOLEAN host_handler_installed(int Sig)
+{
+    struct sigaction cur;
+    return sigaction(Sig, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == host_fault_handler;
+}
+
+/*
+ * Installs the handlers for the signals where they are not ours, remembering the
+ * handler found there to chain to. A program that replaced them since (CMocka
+ * installs its own around every test) calls this again; the chain then leads to
+ * that handler.
+ */
 void host_claim_fault_signals(void)
 {
-    if (__atomic_load_n(&HostClaimed, __ATOMIC_ACQUIRE))
-        return;
     pthread_mutex_lock(&HostClaimLock);
-    if (!HostClaimed) {
+    if (!HostClaimed)
         host_fault_thread_init();
-        for (size_t i = 0; i < sizeof(HostFaultSignals) / sizeof(HostFaultSignals[0]); i++) {
-            struct sigaction sa;
-            memset(&sa, 0, sizeof(sa));
-            sa.sa_sigaction = host_fault_handler;
-            sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-            sigemptyset(&sa.sa_mask);
-            /* The clock signal must not interrupt the handler's decoding (it
-             * would only OR a pending bit, but keep the handler short and flat). */
-            sigaddset(&sa.sa_mask, HOST_SIG_CLOCK);
-            if (sigaction(HostFaultSignals[i], &sa, &HostPrevious[HostFaultSignals[i]]) != 0) {
-                perror("ntos host: sigaction");
-                _exit(HOST_EXIT_SETUP);
-            }
+    for (size_t i = 0; i < sizeof(HostFaultSignals) / sizeof(HostFaultSignals[0]); i++) {
+        int sig = HostFaultSignals[i];
+        if (host_handler_installed(sig))
+            continue;
+        struct sigaction sa, prev;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_sigaction = host_fault_handler;
+        sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+        sigemptyset(&sa.sa_mask);
+        /* The clock signal must not interrupt the handler's decoding (it would
+         * only OR a pending bit, but keep the handler short and flat). */
+        sigaddset(&sa.sa_mask, HOST_SIG_CLOCK);
+        if (sigaction(sig, &sa, &prev) != 0) {
+            perror("ntos host: sigaction");
+            _exit(HOST_EXIT_SETUP);
         }
-        __atomic_store_n(&HostClaimed, 1, __ATOMIC_RELEASE);
+        HostPrevious[sig] = prev;
     }
+    HostClaimed = 1;
     pthread_mutex_unlock(&HostClaimLock);
 }
