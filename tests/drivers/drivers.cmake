@@ -30,7 +30,9 @@ function(ntos_build_test_drivers)
   get_filename_component(_mingw_inc ${NTOS_MINGW_DDK_DIR} DIRECTORY)
   set(_src ${CMAKE_SOURCE_DIR}/tests/drivers)
   set(_out ${CMAKE_BINARY_DIR}/drivers)
-  set(_cflags -std=gnu11 -O2 -g0 -Wall -Wextra -Werror -fno-stack-protector -mno-stack-arg-probe
+  # --param=min-pagesize=0: gcc 12 otherwise warns (-Warray-bounds) on the fixed-address
+  # reads the DDK inlines compile to (__readgsqword, KUSER_SHARED_DATA).
+  set(_cflags -std=gnu11 -O2 -g0 -Wall -Wextra -Werror --param=min-pagesize=0 -fno-stack-protector -mno-stack-arg-probe
       -fno-asynchronous-unwind-tables -I${NTOS_MINGW_DDK_DIR} -I${_mingw_inc} -I${_src})
   set(_ldflags -s -nostdlib -nostartfiles -Wl,--subsystem,native -Wl,--entry,DriverEntry
       -Wl,--image-base,0x140000000 -Wl,--dynamicbase -Wl,--nxcompat -Wl,--file-alignment,0x200

@@ -92,7 +92,7 @@ typedef struct _DRVTEST_TIMER_PING {
 typedef struct _DRVTEST_TIMER_WORK {
     ULONG WorkerIrql; /* PASSIVE_LEVEL */
     ULONG Marker;     /* 0x574F524B 'WORK' */
-    ULONG64 WorkerThreadId;
+    ULONG64 WorkerThread; /* KeGetCurrentThread() (inline gs:[0x188]) in the work routine */
 } DRVTEST_TIMER_WORK;
 
 typedef struct _DRVTEST_TIMER_STATS {

@@ -228,7 +228,7 @@ static VOID NTAPI TimerWorkRoutine(PDEVICE_OBJECT DeviceObject, PVOID Context)
     (void)DeviceObject;
     out->WorkerIrql = KeGetCurrentIrql();
     out->Marker = 0x574F524B;
-    out->WorkerThreadId = (ULONG64)(ULONG_PTR)PsGetCurrentThreadId();
+    out->WorkerThread = (ULONG64)(ULONG_PTR)KeGetCurrentThread();
     InterlockedIncrement(&Timer.WorkItems);
     IoFreeWorkItem(item);
     TimerComplete(irp, STATUS_SUCCESS, sizeof(*out));
