@@ -24,10 +24,13 @@ static void kernel_entry_is_first(void **state)
     PVOID base = (PVOID)1;
     assert_ptr_equal(RtlPcToFileHeader((PVOID)(ULONG_PTR)&KeBugCheckEx, &base), k->DllBase);
     assert_ptr_equal(base, k->DllBase);
-    /* Stack memory is no module. */
-    int local = 0;
-    assert_null(RtlPcToFileHeader(&local, &base));
+    /* Pool memory is no module. (Not a stack local: on bare metal the runner may
+     * be on processor 0's boot stack, which is the kernel image's .bss.) */
+    PVOID pool = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 'tLdr');
+    assert_non_null(pool);
+    assert_null(RtlPcToFileHeader(pool, &base));
     assert_null(base);
+    ExFreePoolWithTag(pool, 'tLdr');
 }
 
 static void insert_find_remove(void **state)
