@@ -484,6 +484,7 @@ static void echo_concurrent_writers(void **state)
 static void echo_zw_load_and_unload(void **state)
 {
     (void)state;
+    (void)drv_image("ntdrv_echo.sys"); /* ZwLoadDriver finds it by ImagePath among the boot modules */
     DRV_MARK m = drv_mark();
     HANDLE key = drv_service_create(L"DrvEchoZw", L"\\SystemRoot\\System32\\drivers\\ntdrv_echo.sys", 0x77,
                                     L"via ZwLoadDriver");
