@@ -58,6 +58,12 @@ typedef struct _DRVTEST_IRQL_REPORT {
     ULONG64 PerfFrequency; /* KeQueryPerformanceCounter (HAL.dll) */
     ULONG64 PerfBefore;    /* around KeStallExecutionProcessor(50) (HAL.dll) */
     ULONG64 PerfAfter;
+    /* A DPC queued while at DISPATCH_LEVEL must not run until the inline
+     * KeLowerIrql (`mov cr8, reg`) drops below DISPATCH_LEVEL, and must have
+     * run when that instruction completes, as with the exported KeLowerIrql. */
+    ULONG DpcRanWhileRaised;
+    ULONG DpcRanAfterLower;
+    ULONG DpcIrql;
 } DRVTEST_IRQL_REPORT;
 
 /* ---- ntdrv_timer.sys: service DrvTimer --------------------------------------------------------- */

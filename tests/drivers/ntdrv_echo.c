@@ -41,6 +41,9 @@ typedef struct _ECHO_STATE {
     volatile LONG LockIrqlErrors;
     ULONG EntryIrql;
     PDEVICE_OBJECT Device;
+    KDPC ProbeDpc;
+    volatile LONG ProbeDpcRuns;
+    ULONG ProbeDpcIrql;
 } ECHO_STATE, *PECHO_STATE;
 
 static PECHO_STATE Echo;
@@ -141,6 +144,16 @@ static NTSTATUS NTAPI EchoRead(PDEVICE_OBJECT DeviceObject, PIRP Irp)
     return EchoComplete(Irp, STATUS_SUCCESS, done);
 }
 
+static VOID NTAPI EchoProbeDpc(PKDPC Dpc, PVOID Context, PVOID Arg1, PVOID Arg2)
+{
+    (void)Dpc;
+    (void)Context;
+    (void)Arg1;
+    (void)Arg2;
+    Echo->ProbeDpcIrql = KeGetCurrentIrql();
+    InterlockedIncrement(&Echo->ProbeDpcRuns);
+}
+
 static VOID EchoIrqlProbe(DRVTEST_IRQL_REPORT *r)
 {
     KIRQL old, synchOld, lockOld;
@@ -154,7 +167,15 @@ static VOID EchoIrqlProbe(DRVTEST_IRQL_REPORT *r)
     r->Synch = KeGetCurrentIrql();
     KeLowerIrql(synchOld);
     r->AfterLower = KeGetCurrentIrql();
+    /* Queued on this processor at DISPATCH_LEVEL: it can only run once the
+     * inline lowering below drops the IRQL. */
+    Echo->ProbeDpcRuns = 0;
+    KeInsertQueueDpc(&Echo->ProbeDpc, NULL, NULL);
+    KeStallExecutionProcessor(100);
+    r->DpcRanWhileRaised = (ULONG)Echo->ProbeDpcRuns;
     KeLowerIrql(old);
+    r->DpcRanAfterLower = (ULONG)Echo->ProbeDpcRuns;
+    r->DpcIrql = Echo->ProbeDpcIrql;
     r->After = KeGetCurrentIrql();
 
     KeAcquireSpinLock(&Echo->Lock, &lockOld);
@@ -343,6 +364,7 @@ NTSTATUS NTAPI DriverEntry(PDRIVER_OBJECT DriverObject, PUNICODE_STRING Registry
     RtlZeroMemory(Echo, sizeof(*Echo));
     KeInitializeSpinLock(&Echo->Lock);
     InitializeListHead(&Echo->Chunks);
+    KeInitializeDpc(&Echo->ProbeDpc, EchoProbeDpc, NULL);
 
     /* A driver started without its service key (or its values) refuses to run. */
     status = EchoReadParameters(RegistryPath);

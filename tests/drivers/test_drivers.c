@@ -382,6 +382,9 @@ static void echo_inline_irql_and_time(void **state)
     assert_int_equal(r.After, PASSIVE_LEVEL);
     assert_int_equal(r.InLock, DISPATCH_LEVEL);
     assert_int_equal(r.AfterLock, PASSIVE_LEVEL);
+    assert_int_equal(r.DpcRanWhileRaised, 0);
+    assert_int_equal(r.DpcRanAfterLower, 1);
+    assert_int_equal(r.DpcIrql, DISPATCH_LEVEL);
     assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
     /* Loads from KUSER_SHARED_DATA at 0xFFFFF78000000000 in the driver's code. */
     assert_in_range(r.TickCount, (ULONG64)tick0.QuadPart, (ULONG64)tick1.QuadPart);
