@@ -173,8 +173,10 @@ PVOID LdrFindExportedRoutine(PKLDR_DATA_TABLE_ENTRY Entry, PCSTR Name)
 
 /* ---- drivers ------------------------------------------------------------------------------- */
 
-NTSTATUS IoLoadDriverImage(PCUNICODE_STRING ServiceName, const VOID *File, SIZE_T FileSize,
-                           PDRIVER_OBJECT *DriverObject)
+/* The driver load with the module named after its file (ZwLoadDriver, the
+ * boot drivers: what other images import from) rather than the service. */
+static NTSTATUS LdrpLoadDriver(PCUNICODE_STRING ServiceName, PCUNICODE_STRING ModuleName, const VOID *File,
+                               SIZE_T FileSize, PDRIVER_OBJECT *DriverObject)
 {
     if (DriverObject == NULL || ServiceName == NULL || ServiceName->Length == 0 || ServiceName->Buffer == NULL)
         return STATUS_INVALID_PARAMETER;
@@ -184,15 +186,7 @@ NTSTATUS IoLoadDriverImage(PCUNICODE_STRING ServiceName, const VOID *File, SIZE_
     for (USHORT i = 0; i < ServiceName->Length / sizeof(WCHAR); i++)
         if (ServiceName->Buffer[i] == L'\\')
             return STATUS_OBJECT_NAME_INVALID;
-    /* The module's name is <service>.sys, as the service's image would be. */
-    WCHAR nameBuf[64];
-    if (ServiceName->Length + 5 * sizeof(WCHAR) > sizeof(nameBuf))
-        return STATUS_NAME_TOO_LONG;
-    RtlCopyMemory(nameBuf, ServiceName->Buffer, ServiceName->Length);
-    RtlCopyMemory((PUCHAR)nameBuf + ServiceName->Length, L".sys", 5 * sizeof(WCHAR));
-    UNICODE_STRING moduleName = {(USHORT)(ServiceName->Length + 4 * sizeof(WCHAR)),
-                                 (USHORT)(ServiceName->Length + 5 * sizeof(WCHAR)), nameBuf};
-
+    UNICODE_STRING moduleName = *ModuleName;
     PKLDR_DATA_TABLE_ENTRY entry;
     NTSTATUS status = LdrLoadSystemImage(&moduleName, File, FileSize, &entry);
     if (!NT_SUCCESS(status))
@@ -214,6 +208,22 @@ NTSTATUS IoLoadDriverImage(PCUNICODE_STRING ServiceName, const VOID *File, SIZE_
     LdrDiscardInitSections(entry);
     *DriverObject = driver;
     return STATUS_SUCCESS;
+}
+
+NTSTATUS IoLoadDriverImage(PCUNICODE_STRING ServiceName, const VOID *File, SIZE_T FileSize,
+                           PDRIVER_OBJECT *DriverObject)
+{
+    /* The module's name is <service>.sys, as the service's image would be. */
+    WCHAR nameBuf[64];
+    if (ServiceName == NULL || DriverObject == NULL)
+        return STATUS_INVALID_PARAMETER;
+    if (ServiceName->Length + 5 * sizeof(WCHAR) > sizeof(nameBuf))
+        return STATUS_NAME_TOO_LONG;
+    RtlCopyMemory(nameBuf, ServiceName->Buffer, ServiceName->Length);
+    RtlCopyMemory((PUCHAR)nameBuf + ServiceName->Length, L".sys", 5 * sizeof(WCHAR));
+    UNICODE_STRING moduleName = {(USHORT)(ServiceName->Length + 4 * sizeof(WCHAR)),
+                                 (USHORT)(ServiceName->Length + 5 * sizeof(WCHAR)), nameBuf};
+    return LdrpLoadDriver(ServiceName, &moduleName, File, FileSize, DriverObject);
 }
 
 NTSTATUS IoUnloadDriverImage(PDRIVER_OBJECT DriverObject)
@@ -314,9 +324,9 @@ NTSTATUS NTAPI ZwLoadDriver(PUNICODE_STRING DriverServiceName)
         CmFreeServiceInformation(&info);
         return STATUS_OBJECT_NAME_NOT_FOUND;
     }
-    CmFreeServiceInformation(&info);
     PDRIVER_OBJECT driver;
-    status = IoLoadDriverImage(&service, m.Data, m.Size, &driver);
+    status = LdrpLoadDriver(&service, &file, m.Data, m.Size, &driver); /* file points into info */
+    CmFreeServiceInformation(&info);
     if (NT_SUCCESS(status))
         ObDereferenceObject(driver); /* the permanent name keeps it */
     return status;
@@ -373,8 +383,13 @@ VOID LdrLoadBootDrivers(void)
         for (SIZE_T k = 0; k < len - 4; k++)
             service[k] = (UCHAR)m.Name[k];
         UNICODE_STRING name = {(USHORT)((len - 4) * sizeof(WCHAR)), (USHORT)((len - 4) * sizeof(WCHAR)), service};
+        /* The module keeps the file's name (case included), "<service>.sys". */
+        WCHAR file[64];
+        for (SIZE_T k = 0; k < len; k++)
+            file[k] = (UCHAR)m.Name[k];
+        UNICODE_STRING fileName = {(USHORT)(len * sizeof(WCHAR)), (USHORT)(len * sizeof(WCHAR)), file};
         PDRIVER_OBJECT driver;
-        NTSTATUS status = IoLoadDriverImage(&name, m.Data, m.Size, &driver);
+        NTSTATUS status = LdrpLoadDriver(&name, &fileName, m.Data, m.Size, &driver);
         if (NT_SUCCESS(status)) {
             DbgPrintEx(DPFLTR_SYSTEM_ID, DPFLTR_ERROR_LEVEL, "Ldr: boot driver %s started (\\Driver\\%wZ)\n",
                        m.Name, &name);

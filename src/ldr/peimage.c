@@ -370,6 +370,15 @@ VOID LdrpDiscardSections(PLDRP_IMAGE Img)
             continue;
         SIZE_T first, end;
         LdrpSectionPages(Img, i, &first, &end);
+        /* Kept whatever its flags say if it holds what is read after
+         * initialisation: the export directory (other images bind to it)
+         * or the exception table (unwinding). */
+        ULONG_PTR lo = Img->Base + first * PAGE_SIZE, hi = Img->Base + end * PAGE_SIZE;
+        ULONG_PTR ex = Img->Base + Img->ExportDirectory.VirtualAddress;
+        ULONG_PTR pd = (ULONG_PTR)Img->Entry.ExceptionTable;
+        if ((Img->ExportDirectory.Size != 0 && ex < hi && ex + Img->ExportDirectory.Size > lo) ||
+            (pd != 0 && pd < hi && pd + Img->Entry.ExceptionTableSize > lo))
+            continue;
         LdrpFreePages(Img, first, end - first);
     }
 }

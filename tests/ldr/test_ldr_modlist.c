@@ -6,6 +6,7 @@
 #include "ntos_ke_test.h"
 #include <ntos/ldr.h>
 #include <ntos/rtl.h>
+#include <ntos/ex_pool.h>
 
 static int modlist_marker;
 
@@ -24,8 +25,8 @@ static void kernel_entry_is_first(void **state)
     PVOID base = (PVOID)1;
     assert_ptr_equal(RtlPcToFileHeader((PVOID)(ULONG_PTR)&KeBugCheckEx, &base), k->DllBase);
     assert_ptr_equal(base, k->DllBase);
-    /* Pool memory is no module. (Not a stack local: on bare metal the runner may
-     * be on processor 0's boot stack, which is the kernel image's .bss.) */
+    /* Pool is no module (a stack may be: bare metal's boot stack is in the
+     * kernel image's .bss). */
     PVOID pool = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 'tLdr');
     assert_non_null(pool);
     assert_null(RtlPcToFileHeader(pool, &base));
