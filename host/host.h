@@ -92,11 +92,22 @@ ULONG64 host_context_switches(void);
  *  - faults (bad load/store, int3, ud2, divide): an EXCEPTION_RECORD + CONTEXT
  *    handed to KiDispatchException on the thread's own stack; if it returns, the
  *    (possibly changed) CONTEXT is resumed.
- * host_claim_fault_signals is idempotent and any thread may call it. Register
- * and unregister at PASSIVE_LEVEL; Name is copied. */
+ * host_claim_fault_signals is idempotent and any thread may call it; it puts the
+ * handlers back if something replaced them since (CMocka installs its own around
+ * every test function and fixture, so a CMocka test that runs foreign code calls
+ * it in the test body; registering a range also calls it). Register and
+ * unregister at PASSIVE_LEVEL; Name is copied. */
 void host_claim_fault_signals(void);
 void host_register_foreign_code(ULONG_PTR Base, SIZE_T Size, const char *Name);
 void host_unregister_foreign_code(ULONG_PTR Base);
+/* A first look at foreign-code exceptions, before KiDispatchException: for tests
+ * of the resume path and for debugging tools. Called on the faulting thread's
+ * stack at the faulting IRQL; returning TRUE resumes *Context (which the filter
+ * may have changed), FALSE dispatches normally. NULL removes it. */
+struct _EXCEPTION_RECORD;
+struct _CONTEXT;
+typedef BOOLEAN (*host_foreign_filter_fn)(struct _EXCEPTION_RECORD *Record, struct _CONTEXT *Context);
+void host_set_foreign_exception_filter(host_foreign_filter_fn Filter);
 /* Counters for tests: instructions emulated in the handler, trampolines run. */
 ULONG64 host_foreign_emulations(void);
 ULONG64 host_foreign_trampolines(void);

@@ -33,6 +33,17 @@
  *  return and host_foreign_work copying the slot no kernel code runs on this Linux
  *  thread, so the per-thread slot cannot be overwritten or migrate.
  *
+ * A fetch fault (a call through a null pointer, a jump to a non-executable page)
+ * counts as foreign when RIP is in a registered range or the return address on top
+ * of the stack is (the call came from there); it is an access violation with
+ * ExceptionInformation[0] = 8.
+ *
+ * Limits: KUSER_SHARED_DATA is served to mov/movzx/movsx/movsxd/cmp/test with a
+ * general-register or immediate operand; SSE loads and string instructions from
+ * the page are reported as unsupported accesses (access violation). The CONTEXT
+ * carries the legacy SSE state (fxsave): the upper halves of ymm registers are
+ * kept only because the kernel's C code is built without AVX.
+ *
  * Locking and IRQL rules
  *  - The foreign-range table is written under HostForeignLock (a pthread mutex,
  *    PASSIVE_LEVEL callers) and read lock-free by the signal handler: a slot's
@@ -94,6 +105,13 @@ typedef struct host_foreign_range {
 
 static host_foreign_range HostForeign[HOST_FOREIGN_MAX];
 static pthread_mutex_t HostForeignLock = PTHREAD_MUTEX_INITIALIZER;
+
+static host_foreign_filter_fn HostFilter;
+
+void host_set_foreign_exception_filter(host_foreign_filter_fn Filter)
+{
+    __atomic_store_n(&HostFilter, Filter, __ATOMIC_RELEASE);
+}
 
 static ULONG64 HostEmulations;
 static ULONG64 HostTrampolines;
@@ -757,6 +775,9 @@ void host_foreign_work(CONTEXT *Context, const ULONG64 *Saved)
     case HOST_OP_EXCEPTION:
         if (p.Report)
             host_format_report(&p, p.What);
+        host_foreign_filter_fn filter = __atomic_load_n(&HostFilter, __ATOMIC_ACQUIRE);
+        if (filter != NULL && filter(&p.Record, Context))
+            break;
         KiDispatchException(&p.Record, Context, KernelMode, TRUE);
         break;
     default:
@@ -836,9 +857,17 @@ static void host_foreign_fault(int Sig, siginfo_t *Info, ucontext_t *Uc, int Slo
     p.Slot = Slot;
     p.FaultRip = rip;
     p.Rip = rip;
-    p.CodeLength = host_read_code(rip, p.Code);
     host_insn d;
-    BOOLEAN decoded = host_decode(p.Code, p.CodeLength, rip, g, &d);
+    BOOLEAN decoded = FALSE;
+    if (Sig == SIGSEGV && g[REG_TRAPNO] == 14 && ((ULONG64)g[REG_ERR] & 0x10)) {
+        /* The fetch of the instruction itself failed (a jump or call to a
+         * non-executable or unmapped address): there are no bytes to read. */
+        host_set_exception(&p, STATUS_ACCESS_VIOLATION, 2, 8, (ULONG_PTR)Info->si_addr);
+        host_defer(&p, g);
+        return;
+    }
+    p.CodeLength = host_read_code(rip, p.Code);
+    decoded = host_decode(p.Code, p.CodeLength, rip, g, &d);
 
     switch (Sig) {
     case SIGSEGV: {
@@ -956,14 +985,26 @@ static void host_fault_handler(int Sig, siginfo_t *Info, void *UcVoid)
     int slot = host_foreign_find(rip);
     if (slot < 0 && Sig == SIGTRAP && rip > 0)
         slot = host_foreign_find(rip - 1);
+    if (slot < 0 && Sig == SIGSEGV && uc->uc_mcontext.gregs[REG_TRAPNO] == 14 &&
+        ((ULONG64)uc->uc_mcontext.gregs[REG_ERR] & 0x10) && (ULONG_PTR)Info->si_addr == rip) {
+        /* A call from foreign code to a bad address (a null function pointer):
+         * RIP is the bad target, the return address on top of the stack shows
+         * who called. NT reports it as an execute access violation there. */
+        ULONG_PTR ret = 0;
+        struct iovec local = {&ret, sizeof(ret)};
+        struct iovec remote = {(void *)(ULONG_PTR)uc->uc_mcontext.gregs[REG_RSP], sizeof(ret)};
+        if (syscall(SYS_process_vm_readv, (long)getpid(), &local, 1L, &remote, 1L, 0L) == (long)sizeof(ret) &&
+            host_foreign_find(ret) >= 0)
+            slot = -2; /* foreign, with no module at RIP */
+    }
     /* Only faults of the foreign code itself; a signal sent by kill/raise is
      * not a fault (si_code <= 0) even if RIP happens to be there. */
-    if (slot < 0 || Info->si_code <= 0) {
+    if (slot == -1 || Info->si_code <= 0) {
         host_chain(Sig, Info, UcVoid);
         return;
     }
     int savedErrno = errno;
-    host_foreign_fault(Sig, Info, uc, slot);
+    host_foreign_fault(Sig, Info, uc, slot < 0 ? -1 : slot);
     errno = savedErrno;
 }
 

@@ -16,6 +16,7 @@
  */
 #include "ntos_test.h"
 #include <ntos/kuser.h>
+#include <ntos/context.h>
 #include <ntos/ps.h>
 #include <ntos/ob.h>
 #include <ntos/bugcodes.h>
@@ -76,11 +77,52 @@ static const UCHAR code_div[] = {0x31, 0xD2, 0xB8, 0x01, 0x00, 0x00, 0x00, 0xF7,
 /* mov ecx, 7; int 0x29 (__fastfail(FAST_FAIL_...)) */
 static const UCHAR code_fastfail[] = {0xB9, 0x07, 0x00, 0x00, 0x00, 0xCD, 0x29};
 
+/* xor eax, eax; call rax; ret (a null function pointer) */
+static const UCHAR code_call_null[] = {0x31, 0xC0, 0xFF, 0xD0, 0xC3};
+/* jmp rcx (to a non-executable page) */
+static const UCHAR code_jmp_rcx[] = {0xFF, 0xE1};
+
+/* More addressing forms and operand sizes of KUSER loads (offsets: 0x02C
+ * ImageNumberLow = 0x8664, 0x268 ProductTypeIsValid = 1, 0x26C NtMajorVersion = 10). */
+/* mov r13, KUSER; mov eax, [r13+0x26C]; ret (REX.B base, disp32) */
+static const UCHAR code_r13_disp32[] = {0x49, 0xBD, KUSER_IMM, 0x41, 0x8B, 0x85, 0x6C, 0x02, 0x00, 0x00, 0xC3};
+/* push r12; mov r12, KUSER; movzx eax, byte [r12+0x268]; pop r12; ret (SIB without index) */
+static const UCHAR code_r12_movzx[] = {0x41, 0x54, 0x49, 0xBC, KUSER_IMM, 0x41, 0x0F, 0xB6, 0x84, 0x24,
+                                       0x68, 0x02, 0x00, 0x00, 0x41, 0x5C, 0xC3};
+/* mov rdx, KUSER; mov eax, 0x11223344; mov ah, [rdx+0x268]; ret (legacy high byte) */
+static const UCHAR code_load_ah[] = {0x48, 0xBA, KUSER_IMM, 0xB8, 0x44, 0x33, 0x22, 0x11,
+                                     0x8A, 0xA2, 0x68, 0x02, 0x00, 0x00, 0xC3};
+/* push rsi; mov rdx, KUSER; mov rsi, -1; mov sil, [rdx+0x268]; mov rax, rsi; pop rsi; ret (REX byte reg) */
+static const UCHAR code_load_sil[] = {0x56, 0x48, 0xBA, KUSER_IMM, 0x48, 0xC7, 0xC6, 0xFF, 0xFF, 0xFF, 0xFF,
+                                      0x40, 0x8A, 0xB2, 0x68, 0x02, 0x00, 0x00, 0x48, 0x89, 0xF0, 0x5E, 0xC3};
+/* mov rdx, KUSER; mov rax, -1; mov ax, [rdx+0x2C]; ret (16-bit merge) */
+static const UCHAR code_load_ax[] = {0x48, 0xBA, KUSER_IMM, 0x48, 0xC7, 0xC0, 0xFF, 0xFF, 0xFF, 0xFF,
+                                     0x66, 0x8B, 0x42, 0x2C, 0xC3};
+/* mov rdx, KUSER; movsx rax, word [rdx+0x2C]; ret */
+static const UCHAR code_movsx_q[] = {0x48, 0xBA, KUSER_IMM, 0x48, 0x0F, 0xBF, 0x42, 0x2C, 0xC3};
+/* mov rdx, KUSER; movsx eax, word [rdx+0x2C]; ret */
+static const UCHAR code_movsx_d[] = {0x48, 0xBA, KUSER_IMM, 0x0F, 0xBF, 0x42, 0x2C, 0xC3};
+/* mov rdx, KUSER; movsxd rax, dword [rdx+0x26C]; ret */
+static const UCHAR code_movsxd[] = {0x48, 0xBA, KUSER_IMM, 0x48, 0x63, 0x82, 0x6C, 0x02, 0x00, 0x00, 0xC3};
+/* mov rdx, KUSER; cmp ecx, [rdx+0x26C]; pushfq; pop rax; ret */
+static const UCHAR code_cmp_reg_mem[] = {0x48, 0xBA, KUSER_IMM, 0x3B, 0x8A, 0x6C, 0x02, 0x00, 0x00, 0x9C, 0x58, 0xC3};
+/* mov rdx, KUSER; cmp [rdx+0x26C], ecx; pushfq; pop rax; ret */
+static const UCHAR code_cmp_mem_reg[] = {0x48, 0xBA, KUSER_IMM, 0x39, 0x8A, 0x6C, 0x02, 0x00, 0x00, 0x9C, 0x58, 0xC3};
+/* mov rdx, KUSER; cmp byte [rdx+0x268], cl; pushfq; pop rax; ret */
+static const UCHAR code_cmp_mem_cl[] = {0x48, 0xBA, KUSER_IMM, 0x38, 0x8A, 0x68, 0x02, 0x00, 0x00, 0x9C, 0x58, 0xC3};
+/* mov rdx, KUSER; test byte [rdx+0x268], 1; pushfq; pop rax; ret */
+static const UCHAR code_test_imm[] = {0x48, 0xBA, KUSER_IMM, 0xF6, 0x82, 0x68, 0x02, 0x00, 0x00, 0x01, 0x9C, 0x58, 0xC3};
+/* mov rdx, KUSER; cmp dword [rdx+0x26C], 0x12345678; pushfq; pop rax; ret (imm32) */
+static const UCHAR code_cmp_imm32[] = {0x48, 0xBA, KUSER_IMM, 0x81, 0xBA, 0x6C, 0x02, 0x00, 0x00,
+                                       0x78, 0x56, 0x34, 0x12, 0x9C, 0x58, 0xC3};
+
 #define SLOT 64
 enum {
     S_READ_CR8, S_WRITE_CR8, S_LOWER_LOAD, S_READ_CR8_R8, S_TICK_MOFFS, S_INTERRUPT_MOFFS, S_TICK_DISP32,
     S_DWORD_SIB, S_QWORD_SIB, S_DWORD_DISP8, S_MOVZX_WORD, S_CMP_TEN, S_GS_THREAD, S_GS_NUMBER, S_CLI,
-    S_WRMSR, S_READ_CR3, S_LOAD_RCX, S_STORE_RCX, S_KUSER_STORE, S_INT3, S_UD2, S_DIV, S_FASTFAIL, S_COUNT
+    S_WRMSR, S_READ_CR3, S_LOAD_RCX, S_STORE_RCX, S_KUSER_STORE, S_INT3, S_UD2, S_DIV, S_FASTFAIL,
+    S_R13_DISP32, S_R12_MOVZX, S_LOAD_AH, S_LOAD_SIL, S_LOAD_AX, S_MOVSX_Q, S_MOVSX_D, S_MOVSXD,
+    S_CMP_REG_MEM, S_CMP_MEM_REG, S_CMP_MEM_CL, S_TEST_IMM, S_CMP_IMM32, S_CALL_NULL, S_JMP_RCX, S_COUNT
 };
 static const struct {
     const UCHAR *Code;
@@ -93,6 +135,10 @@ static const struct {
     SN(code_gs_thread),   SN(code_gs_number),   SN(code_cli),         SN(code_wrmsr),
     SN(code_read_cr3),    SN(code_load_rcx),    SN(code_store_rcx),   SN(code_kuser_store),
     SN(code_int3),        SN(code_ud2),         SN(code_div),         SN(code_fastfail),
+    SN(code_r13_disp32),  SN(code_r12_movzx),   SN(code_load_ah),     SN(code_load_sil),
+    SN(code_load_ax),     SN(code_movsx_q),     SN(code_movsx_d),     SN(code_movsxd),
+    SN(code_cmp_reg_mem), SN(code_cmp_mem_reg), SN(code_cmp_mem_cl),  SN(code_test_imm),
+    SN(code_cmp_imm32),   SN(code_call_null),   SN(code_jmp_rcx),
 #undef SN
 };
 
@@ -276,6 +322,22 @@ static void cr8_reads_and_writes_the_irql(void **state)
     call(S_WRITE_CR8, DISPATCH_LEVEL, 0);
     KeLowerIrql(old);
     assert_int_equal(call(S_READ_CR8, 0, 0), PASSIVE_LEVEL);
+
+    /* What each costs (a signal per instruction; the write also a trampoline). */
+    enum { N = 2000 };
+    host_claim_fault_signals();
+    ULONG64 t0 = KeQueryInterruptTimePrecise(NULL);
+    for (int i = 0; i < N; i++)
+        fn(S_READ_CR8)(0, 0);
+    ULONG64 t1 = KeQueryInterruptTimePrecise(NULL);
+    for (int i = 0; i < N / 2; i++) {
+        fn(S_WRITE_CR8)(DISPATCH_LEVEL, 0);
+        fn(S_WRITE_CR8)(PASSIVE_LEVEL, 0);
+    }
+    ULONG64 t2 = KeQueryInterruptTimePrecise(NULL);
+    assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    print_message("mov reg, cr8: %llu ns, mov cr8, reg: %llu ns\n", (unsigned long long)((t1 - t0) * 100 / N),
+                  (unsigned long long)((t2 - t1) * 100 / N));
 }
 
 static void lowering_through_cr8_delivers_a_queued_dpc_first(void **state)
@@ -342,6 +404,49 @@ static void kuser_loads_match_the_kernel(void **state)
     assert_int_equal(arch, PROCESSOR_ARCHITECTURE_AMD64);
     assert_int_equal(isTen, NTOS_NT_MAJOR_VERSION == 10 ? 1 : 0);
     assert_int_equal(minorIsTen, NTOS_NT_MINOR_VERSION == 10 ? 1 : 0);
+}
+
+/* The flags the processor itself computes for cmp Left, Right (32-bit) or, with
+ * Byte, cmp Left8, Right8; or test Left8, Right8. */
+#define ARITH_FLAGS 0x8D5u
+static ULONG64 native_flags(int Kind, ULONG Left, ULONG Right)
+{
+    ULONG64 f;
+    /* Below the red zone first: pushfq would otherwise overwrite it. */
+    if (Kind == 0)
+        __asm__ volatile("subq $128, %%rsp\n\tcmpl %2, %1\n\tpushfq\n\tpopq %0\n\taddq $128, %%rsp"
+                         : "=r"(f) : "r"(Left), "r"(Right) : "cc");
+    else if (Kind == 1)
+        __asm__ volatile("subq $128, %%rsp\n\tcmpb %b2, %b1\n\tpushfq\n\tpopq %0\n\taddq $128, %%rsp"
+                         : "=r"(f) : "q"(Left), "q"(Right) : "cc");
+    else
+        __asm__ volatile("subq $128, %%rsp\n\ttestb %b2, %b1\n\tpushfq\n\tpopq %0\n\taddq $128, %%rsp"
+                         : "=r"(f) : "q"(Left), "q"(Right) : "cc");
+    return f & ARITH_FLAGS;
+}
+
+static void kuser_addressing_forms_and_sizes(void **state)
+{
+    (void)state;
+    assert_int_equal(call(S_R13_DISP32, 0, 0), 10);
+    assert_int_equal(call(S_R12_MOVZX, 0, 0), 1);
+    assert_int_equal(call(S_LOAD_AH, 0, 0), 0x11220144); /* only bits 8-15 replaced */
+    assert_int_equal(call(S_LOAD_SIL, 0, 0), 0xFFFFFFFFFFFFFF01ull);
+    assert_int_equal(call(S_LOAD_AX, 0, 0), 0xFFFFFFFFFFFF8664ull); /* 16-bit load merges */
+    assert_int_equal(call(S_MOVSX_Q, 0, 0), 0xFFFFFFFFFFFF8664ull);
+    assert_int_equal(call(S_MOVSX_D, 0, 0), 0xFFFF8664ull);         /* 32-bit result zero-extends */
+    assert_int_equal(call(S_MOVSXD, 0, 0), 10);
+
+    /* Compares set the flags exactly as the processor would. */
+    static const ULONG values[] = {0, 1, 9, 10, 11, 0x7FFFFFFF, 0x80000000u, 0x8000000Au, 0xFFFFFFFFu};
+    for (unsigned i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+        ULONG v = values[i];
+        assert_int_equal(call(S_CMP_REG_MEM, v, 0) & ARITH_FLAGS, native_flags(0, v, 10));
+        assert_int_equal(call(S_CMP_MEM_REG, v, 0) & ARITH_FLAGS, native_flags(0, 10, v));
+        assert_int_equal(call(S_CMP_MEM_CL, v, 0) & ARITH_FLAGS, native_flags(1, 1, v & 0xFF));
+    }
+    assert_int_equal(call(S_TEST_IMM, 0, 0) & ARITH_FLAGS, native_flags(2, 1, 1));
+    assert_int_equal(call(S_CMP_IMM32, 0, 0) & ARITH_FLAGS, native_flags(0, 10, 0x12345678));
 }
 
 static void gs_relative_loads_run_natively(void **state)
@@ -447,10 +552,70 @@ static void faults_reach_kidispatchexception(void **state)
     expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_DIV, 0, 0));
     assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_INTEGER_DIVIDE_BY_ZERO);
     assert_int_equal(ntos_last_bugcheck.Parameter[1], (ULONG_PTR)(region + S_DIV * SLOT + 7));
+    /* A call through a null function pointer: an execute fault at 0. */
+    expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_CALL_NULL, 0, 0));
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], 0);
+    assert_int_equal(ntos_last_bugcheck.Parameter[2], 8); /* execute */
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], 0);
+    /* A jump inside the image to a page that is not executable. */
+    static UCHAR data_page[4096] __attribute__((aligned(4096)));
+    host_register_foreign_code((ULONG_PTR)data_page, sizeof(data_page), "hostemu_data");
+    expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_JMP_RCX, (ULONG64)(ULONG_PTR)data_page, 0));
+    host_unregister_foreign_code((ULONG_PTR)data_page);
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], (ULONG_PTR)(LONG_PTR)STATUS_ACCESS_VIOLATION);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], (ULONG_PTR)data_page);
+    assert_int_equal(ntos_last_bugcheck.Parameter[2], 8);
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], (ULONG_PTR)data_page);
     /* The kernel is unharmed: a foreign cr8 round trip still works. */
     call(S_WRITE_CR8, DISPATCH_LEVEL, 0);
     call(S_WRITE_CR8, PASSIVE_LEVEL, 0);
     assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
+}
+
+/* The resume path: a filter changes the CONTEXT and execution continues there. */
+static volatile LONG filter_calls;
+static volatile NTSTATUS filter_code;
+static volatile ULONG_PTR filter_info[2];
+
+static BOOLEAN skip_faulting_load(EXCEPTION_RECORD *Record, CONTEXT *Context)
+{
+    filter_calls++;
+    filter_code = Record->ExceptionCode;
+    filter_info[0] = Record->ExceptionInformation[0];
+    filter_info[1] = Record->ExceptionInformation[1];
+    if (Record->ExceptionCode == STATUS_ACCESS_VIOLATION) {
+        if ((ULONG64)Record->ExceptionAddress != Context->Rip)
+            return FALSE;
+        Context->Rax = 0x1234567890ABCDEFull; /* as if the load had read this */
+        Context->Rip += 3;                    /* past mov rax, [rcx] */
+        return TRUE;
+    }
+    if (Record->ExceptionCode == STATUS_BREAKPOINT) {
+        Context->Rip += 1; /* past the int3, as a debugger continues */
+        Context->Rax = Context->Rsp;
+        return TRUE;
+    }
+    return FALSE;
+}
+
+static void a_handled_fault_resumes_the_changed_context(void **state)
+{
+    (void)state;
+    filter_calls = 0;
+    host_set_foreign_exception_filter(skip_faulting_load);
+    ULONG64 v = call(S_LOAD_RCX, 0x40, 0);
+    ULONG64 rsp = call(S_INT3, 0, 0);
+    host_set_foreign_exception_filter(NULL);
+    assert_int_equal(v, 0x1234567890ABCDEFull);
+    assert_int_equal(filter_calls, 2);
+    assert_int_equal(filter_code, STATUS_BREAKPOINT);
+    /* int3 ran with the stack the call left: just below this frame. */
+    ULONG64 here = (ULONG64)(ULONG_PTR)__builtin_frame_address(0);
+    assert_true(rsp < here && rsp > here - 4096);
+    /* After the filter is gone, the same fault is dispatched again. */
+    expect_bugcheck(KMODE_EXCEPTION_NOT_HANDLED, call(S_LOAD_RCX, 0x40, 0));
+    assert_int_equal(ntos_last_bugcheck.Parameter[3], 0x40);
 }
 
 /* Every processor runs foreign IRQL changes and KUSER loads at once, while the
@@ -499,12 +664,16 @@ static void all_processors_at_once(void **state)
                          STATUS_SUCCESS);
         assert_int_equal(ZwClose(h), STATUS_SUCCESS);
     }
+    ULONG64 start = KeQueryInterruptTimePrecise(NULL);
     KeSetEvent(&s.Go, 0, FALSE);
     for (ULONG i = 0; i < n; i++) {
         assert_int_equal(KeWaitForSingleObject(threads[i], Executive, KernelMode, FALSE, NULL), STATUS_SUCCESS);
         ObDereferenceObject(threads[i]);
     }
+    ULONG64 elapsed = KeQueryInterruptTimePrecise(NULL) - start;
     assert_int_equal(__atomic_load_n(&s.Done, __ATOMIC_ACQUIRE), (LONG)n);
+    print_message("%u threads x 400 rounds of 4 emulated instructions: %llu us\n", (unsigned)n,
+                  (unsigned long long)(elapsed / 10));
     assert_int_equal(__atomic_load_n(&s.Errors, __ATOMIC_ACQUIRE), 0);
 }
 
@@ -512,10 +681,12 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(cr8_reads_and_writes_the_irql),
     cmocka_unit_test(lowering_through_cr8_delivers_a_queued_dpc_first),
     cmocka_unit_test(kuser_loads_match_the_kernel),
+    cmocka_unit_test(kuser_addressing_forms_and_sizes),
     cmocka_unit_test(gs_relative_loads_run_natively),
     cmocka_unit_test(registers_and_flags_survive_emulation),
     cmocka_unit_test(privileged_instructions_stop_with_a_bugcheck),
     cmocka_unit_test(faults_reach_kidispatchexception),
+    cmocka_unit_test(a_handled_fault_resumes_the_changed_context),
     cmocka_unit_test(all_processors_at_once),
 };
 
