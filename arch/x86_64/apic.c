@@ -1,9 +1,18 @@
 /*
- * Interrupt controllers and processors: ACPI's MADT (processors and the
- * IOAPIC), the local APIC (xAPIC, through the uncached direct map) with its
- * timer as each processor's clock interrupt, IPIs, the IOAPIC and the
- * legacy PICs (masked: no device interrupts are used yet), and starting the
- * application processors with INIT-SIPI-SIPI.
+ * Interrupt controllers and processors: ACPI's MADT (processors, the
+ * IOAPIC and the ISA interrupt source overrides), the local APIC (xAPIC,
+ * through the uncached direct map) with its timer as each processor's clock
+ * interrupt, IPIs, the IOAPIC routing legacy ISA IRQs to device vectors
+ * (the 8259 PICs stay masked), and starting the application processors with
+ * INIT-SIPI-SIPI.
+ *
+ * ISA IRQs: IRQ n arrives at vector X86_ISA_VECTOR_BASE + n (IRQL 5) on
+ * processor 0, through the IOAPIC input the MADT's interrupt source
+ * override names (GSI n when there is none), with the override's polarity
+ * and trigger mode (ISA default: active high, edge). Every redirection entry
+ * is masked until Ke connects an interrupt object to its vector
+ * (arch_device_interrupt_enable). The IOAPIC's select/window register pair
+ * is serialised by ioapic_lock, taken with interrupts disabled.
  *
  * Locking: the ICR is per local APIC, so sending never races with another
  * processor; a sender on this processor disables interrupts around the
@@ -32,6 +41,10 @@
 
 static ULONG64 lapic_phys = 0xFEE00000;
 static ULONG64 ioapic_phys;
+static ULONG ioapic_gsi_base, ioapic_entries;
+static ULONG isa_gsi[16] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
+static USHORT isa_flags[16];   /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
+static volatile LONG ioapic_lock;
 static ULONG apic_ids[ARCH_MAX_CPUS];
 static ULONG apic_found;
 static ULONG64 apic_timer_hz; /* after the divide-by-16 */
@@ -90,8 +103,14 @@ static void parse_madt(const UCHAR *Madt)
             break;
         if (type == 0 && (Madt[off + 4] & 1) && apic_found < ARCH_MAX_CPUS)
             apic_ids[apic_found++] = Madt[off + 3];
-        else if (type == 1 && ioapic_phys == 0)
+        else if (type == 1 && ioapic_phys == 0 && len >= 12) {
             ioapic_phys = *(const ULONG *)(Madt + off + 4);
+            ioapic_gsi_base = *(const ULONG *)(Madt + off + 8);
+        } else if (type == 2 && len >= 10 && Madt[off + 2] == 0 && Madt[off + 3] < 16) {
+            /* Interrupt source override: ISA IRQ -> GSI, with flags. */
+            isa_gsi[Madt[off + 3]] = *(const ULONG *)(Madt + off + 4);
+            isa_flags[Madt[off + 3]] = *(const USHORT *)(Madt + off + 8);
+        }
         off += len;
     }
 }
@@ -179,6 +198,44 @@ void x86_apic_send_self(ULONG Vector)
     icr_send(0, 0x40000 | Vector);
 }
 
+/* ---- IOAPIC ------------------------------------------------------------------------------------ */
+
+#define IOAPIC_REDIR_LOW(n) (0x10 + 2 * (n))
+#define IOAPIC_REDIR_HIGH(n) (0x11 + 2 * (n))
+#define REDIR_ACTIVE_LOW (1u << 13)
+#define REDIR_LEVEL (1u << 15)
+#define REDIR_MASKED (1u << 16)
+
+static ULONG64 ioapic_acquire(void)
+{
+    ULONG64 flags = read_flags();
+    cli();
+    while (__atomic_exchange_n(&ioapic_lock, 1, __ATOMIC_ACQUIRE))
+        __builtin_ia32_pause();
+    return flags;
+}
+
+static void ioapic_release(ULONG64 Flags)
+{
+    __atomic_store_n(&ioapic_lock, 0, __ATOMIC_RELEASE);
+    if (Flags & 0x200)
+        sti();
+}
+
+static void ioapic_write(ULONG Register, ULONG Value)
+{
+    volatile ULONG *sel = x86_phys(ioapic_phys), *win = x86_phys(ioapic_phys + 0x10);
+    *sel = Register;
+    *win = Value;
+}
+
+static ULONG ioapic_read(ULONG Register)
+{
+    volatile ULONG *sel = x86_phys(ioapic_phys), *win = x86_phys(ioapic_phys + 0x10);
+    *sel = Register;
+    return *win;
+}
+
 /* The PICs, masked for good (the local APIC timer is the clock), and every
  * IOAPIC redirection entry masked. */
 static void legacy_interrupts_off(void)
@@ -187,15 +244,58 @@ static void legacy_interrupts_off(void)
     outb(0xA1, 0xFF);
     if (ioapic_phys == 0)
         return;
-    volatile ULONG *sel = x86_phys(ioapic_phys), *win = x86_phys(ioapic_phys + 0x10);
-    *sel = 1;
-    ULONG entries = ((*win >> 16) & 0xFF) + 1;
-    for (ULONG i = 0; i < entries; i++) {
-        *sel = 0x10 + 2 * i;
-        *win = LVT_MASKED;
-        *sel = 0x11 + 2 * i;
-        *win = 0;
+    ULONG64 flags = ioapic_acquire();
+    ioapic_entries = ((ioapic_read(1) >> 16) & 0xFF) + 1;
+    for (ULONG i = 0; i < ioapic_entries; i++) {
+        ioapic_write(IOAPIC_REDIR_LOW(i), REDIR_MASKED);
+        ioapic_write(IOAPIC_REDIR_HIGH(i), 0);
     }
+    ioapic_release(flags);
+}
+
+/* The IOAPIC input of ISA IRQ Irq, or FALSE if this IOAPIC does not have it. */
+static BOOLEAN isa_input(ULONG Irq, ULONG *Input)
+{
+    if (Irq >= 16 || ioapic_phys == 0 || isa_gsi[Irq] < ioapic_gsi_base ||
+        isa_gsi[Irq] - ioapic_gsi_base >= ioapic_entries)
+        return FALSE;
+    *Input = isa_gsi[Irq] - ioapic_gsi_base;
+    return TRUE;
+}
+
+BOOLEAN arch_isa_interrupt_vector(ULONG Irq, ULONG *Vector, KIRQL *Irql, KAFFINITY *Affinity)
+{
+    ULONG input;
+    if (!isa_input(Irq, &input))
+        return FALSE;
+    *Vector = X86_ISA_VECTOR_BASE + Irq;
+    *Irql = (KIRQL)(*Vector >> 4);
+    *Affinity = 1; /* delivered to processor 0 */
+    return TRUE;
+}
+
+BOOLEAN arch_device_interrupt_enable(ULONG Vector, BOOLEAN Enable, ULONG Mode)
+{
+    ULONG input;
+    if (Vector < X86_ISA_VECTOR_BASE || Vector >= X86_ISA_VECTOR_BASE + 16 ||
+        !isa_input(Vector - X86_ISA_VECTOR_BASE, &input))
+        return FALSE;
+    ULONG irq = Vector - X86_ISA_VECTOR_BASE;
+    ULONG polarity = isa_flags[irq] & 3, trigger = (isa_flags[irq] >> 2) & 3;
+    ULONG low = Vector; /* fixed delivery, physical destination */
+    if (polarity == 3)
+        low |= REDIR_ACTIVE_LOW;
+    /* Trigger: the firmware's when it says; else ISA's edge, unless the
+     * driver connected a level-sensitive interrupt. */
+    if (trigger == 3 || (trigger == 0 && Mode == 0 /* LevelSensitive */))
+        low |= REDIR_LEVEL;
+    if (!Enable)
+        low |= REDIR_MASKED;
+    ULONG64 flags = ioapic_acquire();
+    ioapic_write(IOAPIC_REDIR_HIGH(input), x86_cpus[0].ApicId << 24);
+    ioapic_write(IOAPIC_REDIR_LOW(input), low);
+    ioapic_release(flags);
+    return TRUE;
 }
 
 void x86_apic_timer_calibrate(void)

@@ -1,8 +1,8 @@
 /*
  * Kernel thread contexts: a stack slot (memory.c: 64 KB with an unmapped
  * guard page below) and the stack pointer saved by x86_switch_stacks, which
- * also keeps the thread's x87/SSE state (fxsave) on its stack while it is
- * switched out. Contexts migrate freely between processors.
+ * also keeps the thread's extended state (XSAVE or FXSAVE area, see cpu.c)
+ * on its stack while it is switched out. Contexts migrate freely between processors.
  */
 #include "x86.h"
 
@@ -21,8 +21,6 @@ typedef struct _X86_CONTEXT {
 
 _Static_assert(sizeof(X86_CONTEXT) <= sizeof(KARCH_CONTEXT), "x86 context fits KARCH_CONTEXT");
 
-#define FXSAVE_BYTES 520 /* 512 + 8 to keep the area 16-byte aligned */
-
 __attribute__((noreturn, used)) void x86_context_start(X86_CONTEXT *Self)
 {
     Self->Entry(Self->Argument);
@@ -40,10 +38,12 @@ NTSTATUS arch_context_create(PKARCH_CONTEXT Context, SIZE_T StackSize, PKARCH_CO
     c->Owned = TRUE;
     c->Entry = Entry;
     c->Argument = Argument;
-    /* Initial frame as x86_switch_stacks unwinds it: the FPU area (default
-     * control word and MXCSR), r15 r14 r13 r12 rbx rbp, then the return into
-     * the trampoline; r12 carries the context. After the ret, rsp is the
-     * 16-byte aligned top, so the trampoline's call is ABI-aligned. */
+    /* Initial frame as x86_switch_stacks unwinds it: the save area (default
+     * control word and MXCSR; a zero XSAVE header, so XRSTOR puts every other
+     * component in its initial state) with the stack pointer above it, r15
+     * r14 r13 r12 rbx rbp, then the return into the trampoline; r12 carries
+     * the context. After the ret, rsp is the 16-byte aligned top, so the
+     * trampoline's call is ABI-aligned. */
     ULONG_PTR *sp = (ULONG_PTR *)c->StackHigh;
     *--sp = (ULONG_PTR)x86_context_trampoline;
     *--sp = 0;            /* rbp */
@@ -52,10 +52,12 @@ NTSTATUS arch_context_create(PKARCH_CONTEXT Context, SIZE_T StackSize, PKARCH_CO
     *--sp = 0;            /* r13 */
     *--sp = 0;            /* r14 */
     *--sp = 0;            /* r15 */
-    UCHAR *fx = (UCHAR *)sp - FXSAVE_BYTES;
-    RtlZeroMemory(fx, FXSAVE_BYTES);
+    SIZE_T bytes = (SIZE_T)x86_fpu_area_bytes;
+    UCHAR *fx = (UCHAR *)(((ULONG_PTR)sp - bytes - 8) & ~(ULONG_PTR)63);
+    RtlZeroMemory(fx, bytes);
     *(USHORT *)fx = 0x037F;          /* FCW: all exceptions masked, 64-bit precision */
     *(ULONG *)(fx + 24) = 0x1F80;    /* MXCSR: all exceptions masked */
+    *(ULONG_PTR *)(fx + bytes) = (ULONG_PTR)sp;
     c->Sp = fx;
     return STATUS_SUCCESS;
 }

@@ -35,6 +35,20 @@ X86_CPU x86_cpus[ARCH_MAX_CPUS];
 ULONG x86_cpu_count = 1;
 BOOLEAN x86_has_smep, x86_has_smap;
 
+/* Extended processor state saved on a thread switch (trap.S
+ * x86_switch_stacks): XSAVE with XCR0 = x87 | SSE | AVX (where present)
+ * when the processor has XSAVE and the command line does not say
+ * "noxsave", else FXSAVE (x87 + SSE). The area size is CPUID leaf 0xD's
+ * EBX for the enabled XCR0 (the standard, uncompacted form), 64-byte
+ * rounded; every processor gets the same XCR0, so one size serves all.
+ * Set on processor 0 before any thread exists; read-only afterwards. */
+#define XCR0_X87 0x1ULL
+#define XCR0_SSE 0x2ULL
+#define XCR0_AVX 0x4ULL
+BOOLEAN x86_fpu_xsave;
+ULONG64 x86_fpu_xcr0;
+ULONG64 x86_fpu_area_bytes = 512;
+
 typedef struct __attribute__((packed)) _X86_TSS {
     ULONG Reserved0;
     ULONG64 Rsp[3];
@@ -131,7 +145,17 @@ void x86_cpu_init(ULONG Number)
         cr4 |= 1ULL << 20;
     if (x86_has_smap)
         cr4 |= 1ULL << 21;
+    if (x86_fpu_xsave)
+        cr4 |= 1ULL << 18; /* OSXSAVE: XSAVE/XRSTOR/XSETBV usable */
     write_cr4(cr4);
+    if (x86_fpu_xsave) {
+        __asm__ volatile("xsetbv" : : "c"(0), "a"((ULONG)x86_fpu_xcr0), "d"((ULONG)(x86_fpu_xcr0 >> 32)));
+        if (Number == 0) {
+            ULONG a, b, c, d;
+            cpuid(0xD, 0, &a, &b, &c, &d);
+            x86_fpu_area_bytes = ((ULONG64)b + 63) & ~63ULL;
+        }
+    }
     __asm__ volatile("fninit");
     ULONG mxcsr = 0x1F80;
     __asm__ volatile("ldmxcsr %0" : : "m"(mxcsr));
@@ -163,7 +187,16 @@ void x86_cpu_features(void)
 {
     ULONG a, b, c, d;
     cpuid(0, 0, &a, &b, &c, &d);
-    if (a >= 7) {
+    ULONG max_leaf = a;
+    cpuid(1, 0, &a, &b, &c, &d);
+    BOOLEAN xsave = (c >> 26) & 1, avx = (c >> 28) & 1;
+    if (xsave && max_leaf >= 0xD && !x86_cmdline_flag("noxsave")) {
+        ULONG supported, b2, c2, d2;
+        cpuid(0xD, 0, &supported, &b2, &c2, &d2);
+        x86_fpu_xcr0 = (XCR0_X87 | XCR0_SSE | (avx ? XCR0_AVX : 0)) & supported;
+        x86_fpu_xsave = (x86_fpu_xcr0 & (XCR0_X87 | XCR0_SSE)) == (XCR0_X87 | XCR0_SSE);
+    }
+    if (max_leaf >= 7) {
         cpuid(7, 0, &a, &b, &c, &d);
         x86_has_smep = (b >> 7) & 1;
         x86_has_smap = (b >> 20) & 1;

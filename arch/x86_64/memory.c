@@ -8,8 +8,10 @@
  *        RAM above, 2 MB pages, NX; 3..4 GB (MMIO: APIC, IOAPIC, PCI BARs)
  *        uncached
  *   320  0xFFFFA00000000000  Mm's system range (64 GB), Mm's own tables
- *   495  0xFFFFF78000000000  KUSER_SHARED_DATA (Ke's KiUserSharedData page),
- *        read-only, NX: driver binaries read the clocks there inline
+ *   495  0xFFFFF78000000000  KUSER_SHARED_DATA: one read-only, NX page that
+ *        is the kernel's KiUserSharedData (the address WDK-built drivers read
+ *        the clocks from with inline loads; the kernel writes the page
+ *        through its own, writable, image mapping)
  *   508  0xFFFFFE0000000000  kernel stacks: fixed slots, each an unmapped
  *        guard page below 64 KB of stack
  *   511  0xFFFFFFFF80000000  the kernel image: text RX, rodata R+NX, data
@@ -305,11 +307,12 @@ void x86_memory_init(PLOADER_PARAMETER_BLOCK Lb)
     map_image_range(__kernel_rodata_start, __kernel_rodata_end, PTE_NX);
     map_image_range(__kernel_data_start, __kernel_data_end, PTE_W | PTE_NX);
 
-    /* KUSER_SHARED_DATA at its fixed x64 kernel address: the WDK's inline
-     * KeQueryTickCount, KeQueryInterruptTime and KeQuerySystemTime compile to
-     * loads from 0xFFFFF78000000000 in driver code. Read-only, like on
-     * Windows: only Ke writes the page, through its image address. */
-    *pte_for(KI_USER_SHARED_DATA) = image_phys(&KiUserSharedData) | PTE_P | PTE_NX;
+    /* KUSER_SHARED_DATA at its fixed address, read-only: drivers only read it. */
+    if ((ULONG_PTR)&KiUserSharedData & 0xFFF) {
+        x86_print("ntos: KiUserSharedData is not page-aligned\n");
+        arch_system_exit(2);
+    }
+    *pte_for(KUSER_SHARED_DATA_VA) = image_phys(&KiUserSharedData) | PTE_P | PTE_NX;
 
     /* Kernel stack slots: the first page of each is the guard, left unmapped. */
     for (ULONG s = 0; s < stack_slots; s++) {

@@ -17,6 +17,8 @@
  *                       that a failure changes the exit status)
  *   cpus=N              start at most N processors
  *   verbose             print the memory map and processor details at boot
+ *   noxsave             save thread FPU/SSE state with FXSAVE even where the
+ *                       processor has XSAVE (no AVX state then)
  * Exit: status 33 when every selected test passed, 3 when some failed, 87
  * after an unexpected bug check (see arch_system_exit).
  */
@@ -135,8 +137,9 @@ void KiSystemStartup(PLOADER_PARAMETER_BLOCK LoaderBlock)
     TRACE("x86_apic_timer_calibrate");
     x86_apic_timer_calibrate();
     if (x86_cmdline_flag("verbose"))
-        x86_print("ntos: %u processor(s), TSC %llu Hz, SMEP %u, SMAP %u\n", x86_cpu_count, x86_tsc_hz(),
-                  x86_has_smep, x86_has_smap);
+        x86_print("ntos: %u processor(s), TSC %llu Hz, SMEP %u, SMAP %u, %s (XCR0 %llx, %llu-byte area)\n",
+                  x86_cpu_count, x86_tsc_hz(), x86_has_smep, x86_has_smap, x86_fpu_xsave ? "xsave" : "fxsave",
+                  x86_fpu_xcr0, x86_fpu_area_bytes);
 
     TRACE("KiProcessorStartup");
     KiProcessorStartup(0);

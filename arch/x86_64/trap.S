@@ -34,6 +34,18 @@ x86_trap_stub_\vector:
 .irp v, 0x2F,0xD1,0xE1,0xE2,0xE3,0xFF
     TRAP_STUB \v, 0
 .endr
+/* ISA IRQs 0-15 through the IOAPIC (apic.c), and their table for the IDT. */
+.irp v, 0x50,0x51,0x52,0x53,0x54,0x55,0x56,0x57,0x58,0x59,0x5A,0x5B,0x5C,0x5D,0x5E,0x5F
+    TRAP_STUB \v, 0
+.endr
+    .section .rodata
+    .balign 8
+    .globl x86_isa_stubs
+x86_isa_stubs:
+.irp v, 0x50,0x51,0x52,0x53,0x54,0x55,0x56,0x57,0x58,0x59,0x5A,0x5B,0x5C,0x5D,0x5E,0x5F
+    .quad x86_trap_stub_\v
+.endr
+    .text
 
     .type x86_trap_common, @function
 x86_trap_common:
@@ -82,11 +94,17 @@ x86_trap_common:
 /*
  * x86_switch_stacks(void **SaveSp, void *NewSp)
  *
- * Saves the SysV callee-saved registers and the x87/SSE state (fxsave, 512
- * bytes, 16-byte aligned) on the current stack, stores the stack pointer in
- * *SaveSp, and resumes NewSp saved the same way (or built by
- * arch_context_create to return into x86_context_trampoline). Interrupt flag
- * and IRQL are per processor and are not part of the switch.
+ * Saves the SysV callee-saved registers, then the extended state (XSAVE of
+ * every XCR0 component, or FXSAVE; cpu.c chooses) in an area of
+ * x86_fpu_area_bytes at the next 64-byte boundary below them, with the
+ * stack pointer from before the area stored just above it; stores the
+ * area's address in *SaveSp, and resumes NewSp saved the same way (or built
+ * by arch_context_create to return into x86_context_trampoline). Interrupt
+ * flag and IRQL are per processor and are not part of the switch. rax, rcx
+ * and rdx are scratch (caller-saved); XSAVE/XRSTOR take their component
+ * mask in edx:eax (all ones: everything XCR0 enables).
+ *
+ *   NewSp ->  [area: x86_fpu_area_bytes]  [saved rsp]  ...  r15 r14 r13 r12 rbx rbp ret
  */
     .globl x86_switch_stacks
     .type x86_switch_stacks, @function
@@ -98,12 +116,43 @@ x86_switch_stacks:
     pushq %r13
     pushq %r14
     pushq %r15
-    subq $520, %rsp
-    fxsave64 (%rsp)
-    movq %rsp, (%rdi)
+    movq %rsp, %r8
+    movq x86_fpu_area_bytes(%rip), %rcx
+    subq %rcx, %rsp
+    subq $8, %rsp
+    andq $-64, %rsp
+    movq %r8, (%rsp,%rcx)
+    cmpb $0, x86_fpu_xsave(%rip)
+    je 1f
+    /* XSAVE writes only the XSTATE_BV bits of the components it saves
+     * (header bytes 0-7; the other bits keep their old value), and XRSTOR
+     * faults on a bit outside XCR0 or a nonzero XCOMP_BV/reserved byte
+     * (8-63). This area is stack memory with old contents: clear the header. */
+    xorl %eax, %eax
+    movq %rax, 512(%rsp)
+    movq %rax, 520(%rsp)
+    movq %rax, 528(%rsp)
+    movq %rax, 536(%rsp)
+    movq %rax, 544(%rsp)
+    movq %rax, 552(%rsp)
+    movq %rax, 560(%rsp)
+    movq %rax, 568(%rsp)
+    movl $-1, %eax
+    movl $-1, %edx
+    xsave64 (%rsp)
+    jmp 2f
+1:  fxsave64 (%rsp)
+2:  movq %rsp, (%rdi)
     movq %rsi, %rsp
-    fxrstor64 (%rsp)
-    addq $520, %rsp
+    cmpb $0, x86_fpu_xsave(%rip)
+    je 3f
+    movl $-1, %eax
+    movl $-1, %edx
+    xrstor64 (%rsp)
+    jmp 4f
+3:  fxrstor64 (%rsp)
+4:  movq x86_fpu_area_bytes(%rip), %rcx
+    movq (%rsp,%rcx), %rsp
     popq %r15
     popq %r14
     popq %r13

@@ -67,6 +67,9 @@ void x86_idt_init(void)
     set_gate(VECTOR_WAKE, x86_trap_stub_0xE2, 0);
     set_gate(VECTOR_TLB, x86_trap_stub_0xE3, 0);
     set_gate(VECTOR_SPURIOUS, x86_trap_stub_0xFF, 0);
+    extern void *const x86_isa_stubs[16];
+    for (ULONG i = 0; i < 16; i++)
+        set_gate(X86_ISA_VECTOR_BASE + i, x86_isa_stubs[i], 0);
 }
 
 void x86_idt_load(void)
@@ -223,7 +226,10 @@ void x86_trap_dispatch(PKTRAP_FRAME Tf)
     case VECTOR_TLB:
         x86_tlb_shootdown_handler();
         break;
-    default: /* VECTOR_WAKE: ending hlt was the point */
+    default:
+        if (Tf->Vector >= X86_ISA_VECTOR_BASE && Tf->Vector < X86_ISA_VECTOR_BASE + 16)
+            KiDeviceInterrupt((ULONG)Tf->Vector);
+        /* VECTOR_WAKE: ending hlt was the point */
         break;
     }
     x86_interrupt_exit(saved);

@@ -23,10 +23,12 @@
 #define DIRECT_MAP_BASE 0xFFFF800000000000ULL   /* PML4 slot 256: all physical memory */
 #define SYSTEM_VA_BASE 0xFFFFA00000000000ULL    /* PML4 slot 320: Mm's system range */
 #define SYSTEM_VA_BYTES (64ULL << 30)
+#define KUSER_SHARED_DATA_VA 0xFFFFF78000000000ULL /* PML4 slot 495: one read-only page */
 #define STACK_VA_BASE 0xFFFFFE0000000000ULL     /* PML4 slot 508: kernel stacks */
 
 #define VECTOR_APC 0x1F
 #define VECTOR_DPC 0x2F
+#define X86_ISA_VECTOR_BASE 0x50   /* ISA IRQ n -> 0x50 + n, IRQL 5 (apic.c) */
 #define VECTOR_CLOCK 0xD1
 #define VECTOR_IPI 0xE1
 #define VECTOR_WAKE 0xE2
@@ -74,6 +76,9 @@ extern X86_CPU x86_cpus[ARCH_MAX_CPUS];
 extern ULONG x86_cpu_count;
 extern PLOADER_PARAMETER_BLOCK x86_loader_block;
 extern BOOLEAN x86_has_smep, x86_has_smap;
+extern BOOLEAN x86_fpu_xsave;          /* XSAVE in use (else FXSAVE) */
+extern ULONG64 x86_fpu_xcr0;           /* XCR0 when XSAVE is in use */
+extern ULONG64 x86_fpu_area_bytes;     /* per-thread save area, multiple of 64 */
 
 static inline void outb(USHORT port, UCHAR v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline UCHAR inb(USHORT port) { UCHAR v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }

@@ -8,7 +8,9 @@
  * -----------------------------
  * - Each processor has a KPCR reached through the GS base (see kpcr.h). The
  *   IRQL is the processor's CR8: 0..15, a vector's level is vector >> 4. The
- *   backend keeps KPCR.Irql equal to it for code that reads gs:[0x50].
+ *   backend writes KPCR.Irql (gs:[0x50]) along with it; on bare metal driver
+ *   code changes CR8 inline, so there only CR8 is authoritative
+ *   (arch_get_irql, arch_get_irql_inline).
  * - Interrupts are delivered only when (a) the processor's interrupt flag is set
  *   and (b) the interrupt's level is above the current IRQL. An interrupt that
  *   arrives otherwise stays pending; it is never lost and never runs early.
@@ -322,5 +324,25 @@ void arch_kernel_image_range(ULONG_PTR *Base, SIZE_T *Size);
  * copied (a base name for reports). PASSIVE_LEVEL. */
 VOID arch_image_mapped(PVOID Base, SIZE_T Size, PCSTR Name);
 VOID arch_image_unmapped(PVOID Base);
+
+/* ---- device interrupts (modules stream) -----------------------------------------------
+ * Device interrupts arrive at vectors ARCH_DEVICE_VECTOR_FIRST..LAST, at IRQL
+ * vector >> 4 (3..12, the device IRQLs), with the same delivery protocol as
+ * the other interrupts (save IRQL, raise, EOI, interrupts on, upcall
+ * KiDeviceInterrupt, restore). Ke keeps the interrupt objects connected to
+ * each vector and calls these hooks to turn the source on and off. */
+#define ARCH_DEVICE_VECTOR_FIRST 0x30
+#define ARCH_DEVICE_VECTOR_LAST 0xCF
+/* The vector, IRQL and processors a legacy ISA IRQ (0-15) is delivered at,
+ * following the firmware's interrupt source overrides; FALSE when the IRQ
+ * has no route (the host has no ISA devices). Any IRQL. */
+BOOLEAN arch_isa_interrupt_vector(ULONG Irq, ULONG *Vector, KIRQL *Irql, KAFFINITY *Affinity);
+/* Unmasks (Enable) or masks the interrupt input routed to Vector, with the
+ * trigger mode Ke connected it with (0 = level, 1 = edge: KINTERRUPT_MODE).
+ * FALSE when Vector is not a device vector this backend can deliver. Called
+ * by Ke with its vector lock held (IRQL = the vector's). */
+BOOLEAN arch_device_interrupt_enable(ULONG Vector, BOOLEAN Enable, ULONG Mode);
+/* Upcall: a device interrupt at Vector, at IRQL Vector >> 4. */
+void KiDeviceInterrupt(ULONG Vector);
 
 #endif /* NTOS_ARCH_H */

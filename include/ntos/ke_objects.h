@@ -375,9 +375,14 @@ NTKERNELAPI VOID NTAPI KeReleaseInterruptSpinLock(PKINTERRUPT Interrupt, KIRQL O
 NTKERNELAPI BOOLEAN NTAPI KeSynchronizeExecution(PKINTERRUPT Interrupt, PKSYNCHRONIZE_ROUTINE SynchronizeRoutine,
                                                  PVOID SynchronizeContext);
 /* Runs the service routine as the interrupt would: at the object's
- * SynchronizeIrql holding its lock. Used by the I/O manager's dispatch and by
- * tests until device interrupts are routed. */
+ * SynchronizeIrql holding its lock. Used by KiDeviceInterrupt (the device
+ * vector dispatch) and by tests. */
 BOOLEAN KiInvokeInterruptServiceRoutine(PKINTERRUPT Interrupt);
+/* Device vectors (arch.h ARCH_DEVICE_VECTOR_*): see src/ke/interrupt_object.c. */
+NTKERNELAPI BOOLEAN NTAPI KeConnectInterrupt(PKINTERRUPT Interrupt);
+NTKERNELAPI BOOLEAN NTAPI KeDisconnectInterrupt(PKINTERRUPT Interrupt);
+/* Interrupts at Vector that no connected service routine claimed (tests, diagnostics). */
+ULONG KiDeviceInterruptUnclaimed(ULONG Vector);
 
 /* ---- dispatcher objects ------------------------------------------------------ */
 

@@ -10,7 +10,10 @@
  * it is how a run proves that a failing test changes QEMU's exit status.
  */
 #include "ntos_test.h"
+#include "ntos_ke_test.h"
 #include "x86.h"
+#include <ntos/kuser.h>
+#include <ntos/io_interrupt.h>
 
 static volatile ULONG64 sink;
 
@@ -227,6 +230,212 @@ static void dpc_requested_at_dispatch_waits_for_the_lower(void **state)
     assert_int_equal(inline_dpc_runs, 1);
 }
 
+/* ---- KUSER_SHARED_DATA at 0xFFFFF78000000000 ------------------------------------------------------
+ * What the WDK's inline KeQueryTickCount/KeQueryInterruptTime/KeQuerySystemTime
+ * read: 64-bit loads at 0x320, 0x08 and 0x14 of the fixed kernel address. */
+
+#define KUSER_VA 0xFFFFF78000000000ULL
+
+static ULONG64 kuser_load(ULONG Offset)
+{
+    return *(volatile ULONG64 *)(ULONG_PTR)(KUSER_VA + Offset);
+}
+
+static void kuser_shared_data_is_mapped_at_fixed_address(void **state)
+{
+    /* The same page as the kernel's KiUserSharedData. */
+    assert_int_equal(kuser_load(0x26C) & 0xFFFFFFFF, *(volatile ULONG *)((UCHAR *)&KiUserSharedData + 0x26C));
+    for (int round = 0; round < 3; round++) {
+        LARGE_INTEGER before, after;
+        KeQueryTickCount(&before);
+        ULONG64 ticks = kuser_load(0x320);
+        KeQueryTickCount(&after);
+        assert_true(ticks >= (ULONG64)before.QuadPart && ticks <= (ULONG64)after.QuadPart);
+        ULONG64 t0 = KeQueryInterruptTime();
+        ULONG64 it = kuser_load(0x08);
+        ULONG64 t1 = KeQueryInterruptTime();
+        assert_true(it >= t0 && it <= t1);
+        /* Wait for the clock to move both, so the comparison is not of zeros. */
+        ULONG64 end = arch_interrupt_time() + 50000;
+        while (arch_interrupt_time() < end)
+            arch_pause();
+    }
+    assert_true(kuser_load(0x320) > 0);
+    assert_true(kuser_load(0x08) > 0);
+}
+
+static void kuser_shared_data_is_read_only(void **state)
+{
+    volatile ULONG64 *p = (volatile ULONG64 *)(ULONG_PTR)(KUSER_VA + 0x320);
+    expect_bugcheck(PAGE_FAULT_IN_NONPAGED_AREA, *p = 0);
+    assert_int_equal(ntos_last_bugcheck.Parameter[0], KUSER_VA + 0x320);
+    assert_int_equal(ntos_last_bugcheck.Parameter[1], 2); /* write */
+}
+
+/* ---- extended state across preemption -------------------------------------------------------------
+ * The kernel is built -mgeneral-regs-only, so only the thread switch touches
+ * xmm/ymm; drivers and user code do not have that luxury. Thread A loads a
+ * pattern into xmm0-15 (ymm0-15 when XCR0 has AVX), then spins; thread B,
+ * higher priority and bound to A's processor, wakes from a timer, preempts A
+ * in the middle of its spin (clock -> timer DPC -> DISPATCH software
+ * interrupt -> switch), loads a different pattern into the same registers,
+ * and ends. A then checks that its registers still hold its own pattern. */
+
+static UCHAR fpu_pattern_a[16 * 32] __attribute__((aligned(32)));
+static UCHAR fpu_pattern_b[16 * 32] __attribute__((aligned(32)));
+static UCHAR fpu_readback[16 * 32] __attribute__((aligned(32)));
+static volatile LONG fpu_b_done;
+static volatile ULONG fpu_b_processor;
+static ULONG fpu_target_processor;
+
+static BOOLEAN fpu_has_avx(void)
+{
+    return x86_fpu_xsave && (x86_fpu_xcr0 & 4);
+}
+
+#define XMM_LOAD(base) __asm__ volatile(                                                                     \
+    "movdqu 0(%0), %%xmm0\n\tmovdqu 32(%0), %%xmm1\n\tmovdqu 64(%0), %%xmm2\n\tmovdqu 96(%0), %%xmm3\n\t"     \
+    "movdqu 128(%0), %%xmm4\n\tmovdqu 160(%0), %%xmm5\n\tmovdqu 192(%0), %%xmm6\n\tmovdqu 224(%0), %%xmm7\n\t" \
+    "movdqu 256(%0), %%xmm8\n\tmovdqu 288(%0), %%xmm9\n\tmovdqu 320(%0), %%xmm10\n\tmovdqu 352(%0), %%xmm11\n\t" \
+    "movdqu 384(%0), %%xmm12\n\tmovdqu 416(%0), %%xmm13\n\tmovdqu 448(%0), %%xmm14\n\tmovdqu 480(%0), %%xmm15" \
+    : : "r"(base) : "memory")
+#define XMM_STORE(base) __asm__ volatile(                                                                    \
+    "movdqu %%xmm0, 0(%0)\n\tmovdqu %%xmm1, 32(%0)\n\tmovdqu %%xmm2, 64(%0)\n\tmovdqu %%xmm3, 96(%0)\n\t"     \
+    "movdqu %%xmm4, 128(%0)\n\tmovdqu %%xmm5, 160(%0)\n\tmovdqu %%xmm6, 192(%0)\n\tmovdqu %%xmm7, 224(%0)\n\t" \
+    "movdqu %%xmm8, 256(%0)\n\tmovdqu %%xmm9, 288(%0)\n\tmovdqu %%xmm10, 320(%0)\n\tmovdqu %%xmm11, 352(%0)\n\t" \
+    "movdqu %%xmm12, 384(%0)\n\tmovdqu %%xmm13, 416(%0)\n\tmovdqu %%xmm14, 448(%0)\n\tmovdqu %%xmm15, 480(%0)" \
+    : : "r"(base) : "memory")
+#define YMM_LOAD(base) __asm__ volatile(                                                                     \
+    "vmovdqu 0(%0), %%ymm0\n\tvmovdqu 32(%0), %%ymm1\n\tvmovdqu 64(%0), %%ymm2\n\tvmovdqu 96(%0), %%ymm3\n\t" \
+    "vmovdqu 128(%0), %%ymm4\n\tvmovdqu 160(%0), %%ymm5\n\tvmovdqu 192(%0), %%ymm6\n\tvmovdqu 224(%0), %%ymm7\n\t" \
+    "vmovdqu 256(%0), %%ymm8\n\tvmovdqu 288(%0), %%ymm9\n\tvmovdqu 320(%0), %%ymm10\n\tvmovdqu 352(%0), %%ymm11\n\t" \
+    "vmovdqu 384(%0), %%ymm12\n\tvmovdqu 416(%0), %%ymm13\n\tvmovdqu 448(%0), %%ymm14\n\tvmovdqu 480(%0), %%ymm15" \
+    : : "r"(base) : "memory")
+#define YMM_STORE(base) __asm__ volatile(                                                                    \
+    "vmovdqu %%ymm0, 0(%0)\n\tvmovdqu %%ymm1, 32(%0)\n\tvmovdqu %%ymm2, 64(%0)\n\tvmovdqu %%ymm3, 96(%0)\n\t" \
+    "vmovdqu %%ymm4, 128(%0)\n\tvmovdqu %%ymm5, 160(%0)\n\tvmovdqu %%ymm6, 192(%0)\n\tvmovdqu %%ymm7, 224(%0)\n\t" \
+    "vmovdqu %%ymm8, 256(%0)\n\tvmovdqu %%ymm9, 288(%0)\n\tvmovdqu %%ymm10, 320(%0)\n\tvmovdqu %%ymm11, 352(%0)\n\t" \
+    "vmovdqu %%ymm12, 384(%0)\n\tvmovdqu %%ymm13, 416(%0)\n\tvmovdqu %%ymm14, 448(%0)\n\tvmovdqu %%ymm15, 480(%0)" \
+    : : "r"(base) : "memory")
+
+static VOID NTAPI fpu_dirtying_thread(PVOID Context)
+{
+    KeSetSystemAffinityThread((KAFFINITY)1 << fpu_target_processor);
+    kt_sleep_ms(20);
+    fpu_b_processor = KeGetCurrentProcessorIndex();
+    if (fpu_has_avx())
+        YMM_LOAD(fpu_pattern_b);
+    else
+        XMM_LOAD(fpu_pattern_b);
+    __atomic_store_n(&fpu_b_done, 1, __ATOMIC_RELEASE);
+}
+
+static void fpu_state_survives_preemption(void **state)
+{
+    SIZE_T bytes = fpu_has_avx() ? 32 : 16;
+    RtlZeroMemory(fpu_pattern_a, sizeof(fpu_pattern_a));
+    RtlZeroMemory(fpu_pattern_b, sizeof(fpu_pattern_b));
+    for (ULONG r = 0; r < 16; r++)
+        for (ULONG i = 0; i < bytes; i++) {
+            fpu_pattern_a[r * 32 + i] = (UCHAR)(0xA0 + r * 7 + i);
+            fpu_pattern_b[r * 32 + i] = (UCHAR)(0x5B ^ (r * 13 + i));
+        }
+    KeSetSystemAffinityThread((KAFFINITY)1 << KeGetCurrentProcessorIndex());
+    fpu_target_processor = KeGetCurrentProcessorIndex();
+    fpu_b_done = 0;
+    fpu_b_processor = 0xFFFFFFFF;
+    static KTHREAD b;
+    kt_start(&b, fpu_dirtying_thread, NULL, KeGetCurrentThread()->Priority + 2);
+    if (fpu_has_avx())
+        YMM_LOAD(fpu_pattern_a);
+    else
+        XMM_LOAD(fpu_pattern_a);
+    BOOLEAN done = kt_spin_until(&fpu_b_done, 5000);
+    if (fpu_has_avx())
+        YMM_STORE(fpu_readback);
+    else
+        XMM_STORE(fpu_readback);
+    KeRevertToUserAffinityThread();
+    kt_join(&b);
+    assert_true(done);
+    assert_int_equal(fpu_b_processor, fpu_target_processor);
+    for (ULONG r = 0; r < 16; r++)
+        assert_memory_equal(&fpu_readback[r * 32], &fpu_pattern_a[r * 32], bytes);
+    print_message("extended state: %s, %u-byte registers\n", x86_fpu_xsave ? "xsave" : "fxsave", (unsigned)bytes);
+}
+
+/* ---- a real device interrupt through the IOAPIC -------------------------------------------------
+ * The PIT's channel 0 (ISA IRQ 0, which QEMU's MADT overrides to IOAPIC input
+ * 2) in rate-generator mode every 10 ms, connected with IoConnectInterrupt;
+ * the ISR queues a DPC, the DPC signals an event after three interrupts.
+ * Channel 2 is the calibration timer (time.c), so channel 0 is free. */
+
+#define PIT_HZ 1193182
+static volatile LONG pit_isr_calls, pit_dpc_calls;
+static volatile KIRQL pit_isr_irql;
+static KDPC pit_dpc;
+static KEVENT pit_event;
+
+static void pit_start_periodic(ULONG Hz)
+{
+    ULONG count = PIT_HZ / Hz;
+    outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
+    outb(0x40, (UCHAR)count);
+    outb(0x40, (UCHAR)(count >> 8));
+}
+
+static void pit_stop(void)
+{
+    outb(0x43, 0x30); /* channel 0, mode 0, no count loaded: output stays low */
+}
+
+static BOOLEAN NTAPI pit_isr(PKINTERRUPT Interrupt, PVOID Context)
+{
+    pit_isr_irql = KeGetCurrentIrql();
+    __atomic_add_fetch(&pit_isr_calls, 1, __ATOMIC_SEQ_CST);
+    KeInsertQueueDpc(&pit_dpc, NULL, NULL);
+    return TRUE;
+}
+
+static VOID NTAPI pit_dpc_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    if (__atomic_add_fetch(&pit_dpc_calls, 1, __ATOMIC_SEQ_CST) == 3)
+        KeSetEvent(&pit_event, 0, FALSE);
+}
+
+static void pit_interrupt_reaches_connected_isr(void **state)
+{
+    KIRQL irql;
+    KAFFINITY affinity;
+    ULONG vector = HalGetInterruptVector(Isa, 0, 0, 0, &irql, &affinity);
+    assert_int_equal(vector, X86_ISA_VECTOR_BASE + 0);
+    assert_int_equal(irql, vector >> 4);
+    pit_isr_calls = pit_dpc_calls = 0;
+    KeInitializeDpc(&pit_dpc, pit_dpc_routine, NULL);
+    KeInitializeEvent(&pit_event, NotificationEvent, FALSE);
+    PKINTERRUPT intr = NULL;
+    assert_int_equal(IoConnectInterrupt(&intr, pit_isr, NULL, NULL, vector, irql, irql, Latched, FALSE, affinity,
+                                        FALSE),
+                     STATUS_SUCCESS);
+    pit_start_periodic(100);
+    LARGE_INTEGER timeout = kt_ms(3000);
+    NTSTATUS st = KeWaitForSingleObject(&pit_event, Executive, KernelMode, FALSE, &timeout);
+    pit_stop();
+    IoDisconnectInterrupt(intr);
+    KeFlushQueuedDpcs();
+    assert_int_equal(st, STATUS_SUCCESS);
+    assert_true(pit_isr_calls >= 3);
+    assert_true(pit_dpc_calls >= 3);
+    assert_int_equal(pit_isr_irql, irql);
+    /* Disconnected: the line is masked again, the ISR stays quiet. */
+    LONG calls = pit_isr_calls;
+    pit_start_periodic(1000);
+    kt_sleep_ms(30);
+    pit_stop();
+    assert_int_equal(pit_isr_calls, calls);
+    print_message("PIT: %d interrupts at vector 0x%x, IRQL %u\n", (int)calls, (unsigned)vector, (unsigned)irql);
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -251,6 +460,10 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(inline_cr8_raise_is_seen_by_kernel),
     cmocka_unit_test(inline_cr8_lower_delivers_queued_apc),
     cmocka_unit_test(dpc_requested_at_dispatch_waits_for_the_lower),
+    cmocka_unit_test(kuser_shared_data_is_mapped_at_fixed_address),
+    cmocka_unit_test(kuser_shared_data_is_read_only),
+    cmocka_unit_test(fpu_state_survives_preemption),
+    cmocka_unit_test(pit_interrupt_reaches_connected_isr),
     cmocka_unit_test(forced_failure),
 };
 
