@@ -284,8 +284,11 @@ static void wake_boost_applies_and_decays(void **state)
     assert_int_equal(c.Base, 8);
     assert_int_equal(c.AtWake, 10);
 
-    /* Decay: one level per quantum end back to the base. */
+    /* Decay: one level per quantum end back to the base. Start from base 8
+     * whatever earlier tests left behind (a priority restored from a boosted
+     * value moves the base too). */
     KTHREAD *self = KeGetCurrentThread();
+    KeSetPriorityThread(self, 8);
     KIRQL old = KiAcquireDispatcherLock();
     KiBoostPriority(self, 3);
     /* Read before the lock drops: a quantum end may decay it right after. */

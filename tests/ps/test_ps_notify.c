@@ -489,7 +489,10 @@ static void register_remove_race(void **state)
     (void)state;
     race_stop = race_removed = race_late_calls = race_calls = 0;
     PKTHREAD self = KeGetCurrentThread();
-    KPRIORITY oldPriority = KeSetPriorityThread(self, 15);
+    /* Restore the base, not the current priority: the current one may carry a
+     * transient wait boost, which KeSetPriorityThread would make permanent. */
+    KPRIORITY oldPriority = self->BasePriority;
+    KeSetPriorityThread(self, 15);
     PVOID callers[3];
     for (int i = 0; i < 3; i++)
         callers[i] = start(race_caller, NULL);
