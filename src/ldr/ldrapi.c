@@ -16,6 +16,7 @@
  * code stays while any device of the driver exists.
  */
 #include "ldrp.h"
+#include <ntos/ps.h>
 #include <ntos/rtl.h>
 #include <ntos/ex_pool.h>
 #include <ntos/ob.h>
@@ -99,9 +100,20 @@ NTSTATUS LdrLoadSystemImage(PCUNICODE_STRING Name, const VOID *File, SIZE_T File
         }
     }
     LdrpUnlock();
-    if (NT_SUCCESS(status))
+    if (NT_SUCCESS(status)) {
         DbgPrintEx(DPFLTR_SYSTEM_ID, DPFLTR_INFO_LEVEL, "Ldr: loaded %wZ at %p (0x%x bytes)\n", Name,
                    (*Entry)->DllBase, (*Entry)->SizeOfImage);
+        /* Load-image notification, as NT gives it for a driver: after the image
+         * is mapped and listed, before any of its code runs, outside the loader
+         * lock (a routine may look the module up), with process id 0 and
+         * SystemModeImage set. */
+        IMAGE_INFO info;
+        RtlZeroMemory(&info, sizeof(info));
+        info.SystemModeImage = 1;
+        info.ImageBase = (*Entry)->DllBase;
+        info.ImageSize = (*Entry)->SizeOfImage;
+        PspCallImageNotifyRoutines(&(*Entry)->FullDllName, NULL, &info);
+    }
     return status;
 }
 

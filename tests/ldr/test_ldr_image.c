@@ -20,6 +20,7 @@
 #include <ntos/ob.h>
 #include <ntos/rtl.h>
 #include <ntos/dbg.h>
+#include <ntos/ps.h>
 #include "ldr/ldrp.h"
 #include "pe/images.inc"
 
@@ -596,7 +597,61 @@ static void zw_load_driver_errors(void **state)
     assert_true(s == STATUS_INVALID_DEVICE_REQUEST || s == STATUS_OBJECT_NAME_NOT_FOUND);
 }
 
+/* Load-image notification: a driver image is reported once, after it is
+ * mapped and listed and before its code runs, with process id 0. */
+static struct {
+    LONG Calls;
+    PVOID Base;
+    SIZE_T Size;
+    HANDLE Pid;
+    ULONG SystemMode;
+    BOOLEAN Listed;
+    BOOLEAN NameOk;
+} notify_seen;
+
+static VOID NTAPI record_image_notify(PUNICODE_STRING FullImageName, HANDLE ProcessId, PIMAGE_INFO ImageInfo)
+{
+    UNICODE_STRING tail = RTL_CONSTANT_STRING(L"tiny.sys");
+    notify_seen.Calls++;
+    notify_seen.Base = ImageInfo->ImageBase;
+    notify_seen.Size = ImageInfo->ImageSize;
+    notify_seen.Pid = ProcessId;
+    notify_seen.SystemMode = ImageInfo->SystemModeImage;
+    notify_seen.Listed = LdrFindModuleByAddress(ImageInfo->ImageBase) != NULL;
+    notify_seen.NameOk = FullImageName != NULL && FullImageName->Length >= tail.Length &&
+                         RtlCompareMemory((PUCHAR)FullImageName->Buffer + FullImageName->Length - tail.Length,
+                                          tail.Buffer, tail.Length) == tail.Length;
+}
+
+static void load_image_notify_reports_driver_images(void **state)
+{
+    (void)state;
+    UNICODE_STRING n = name_of(L"tiny.sys");
+    PKLDR_DATA_TABLE_ENTRY e;
+    RtlZeroMemory(&notify_seen, sizeof(notify_seen));
+    assert_int_equal(PsSetLoadImageNotifyRoutine(record_image_notify), STATUS_SUCCESS);
+    assert_int_equal(LdrLoadSystemImage(&n, ldr_image_tiny, sizeof(ldr_image_tiny), &e), STATUS_SUCCESS);
+    assert_int_equal(notify_seen.Calls, 1);
+    assert_ptr_equal(notify_seen.Base, e->DllBase);
+    assert_int_equal(notify_seen.Size, e->SizeOfImage);
+    assert_null(notify_seen.Pid);
+    assert_int_equal(notify_seen.SystemMode, 1);
+    assert_true(notify_seen.Listed);
+    assert_true(notify_seen.NameOk);
+    assert_int_equal(LdrUnloadSystemImage(e), STATUS_SUCCESS);
+    /* A refused image is never reported; a removed routine is not called. */
+    UNICODE_STRING m = name_of(L"missing.sys");
+    assert_int_equal(LdrLoadSystemImage(&m, ldr_image_missing, sizeof(ldr_image_missing), &e),
+                     STATUS_PROCEDURE_NOT_FOUND);
+    assert_int_equal(notify_seen.Calls, 1);
+    assert_int_equal(PsRemoveLoadImageNotifyRoutine(record_image_notify), STATUS_SUCCESS);
+    assert_int_equal(LdrLoadSystemImage(&n, ldr_image_tiny, sizeof(ldr_image_tiny), &e), STATUS_SUCCESS);
+    assert_int_equal(notify_seen.Calls, 1);
+    assert_int_equal(LdrUnloadSystemImage(e), STATUS_SUCCESS);
+}
+
 static const struct CMUnitTest ldr_image_tests[] = {
+    cmocka_unit_test(load_image_notify_reports_driver_images),
     cmocka_unit_test(tiny_maps_relocates_binds_and_protects),
     cmocka_unit_test(driver_with_cookie_init_section_and_unload),
     cmocka_unit_test(tiny_as_driver_calls_back_into_the_kernel),
