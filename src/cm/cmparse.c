@@ -15,6 +15,7 @@
  * Locking: CmpRegistryLock (see cmp.h) shared for an open, exclusive for a
  * create; released before any Ob call. PASSIVE_LEVEL.
  */
+#include <ntos/arch.h>
 #include "cmp.h"
 #include <ntos/dbg.h>
 
@@ -220,6 +221,40 @@ VOID CmSetBootRegistryText(PCSTR Text, SIZE_T Length)
     CmpBootTextLength = Length;
 }
 
+static BOOLEAN CmpEndsWithReg(const char *Name)
+{
+    SIZE_T n = 0;
+    while (Name[n])
+        n++;
+    return n > 4 && Name[n - 4] == '.' && (Name[n - 3] | 0x20) == 'r' && (Name[n - 2] | 0x20) == 'e' &&
+           (Name[n - 1] | 0x20) == 'g';
+}
+
+/*
+ * Boot modules named *.reg are imported on top of the seed, in the order the
+ * backend lists them: that is how a user gives a driver its service key (and
+ * anything else it reads) in QEMU (`tools/ntos run --module x.reg`) or on the
+ * host (NTOS_BOOT_MODULES=x.reg). A malformed one is reported with its line
+ * and keeps what came before the error; it does not stop the boot, since the
+ * registry itself is intact.
+ */
+static VOID CmpImportBootModules(void)
+{
+    ULONG count = arch_boot_module_count();
+    for (ULONG i = 0; i < count; i++) {
+        ARCH_BOOT_MODULE m;
+        if (!arch_boot_module(i, &m) || !CmpEndsWithReg(m.Name))
+            continue;
+        ULONG line = 0;
+        NTSTATUS status = CmImportRegistryText(m.Data, m.Size, NULL, &line);
+        if (NT_SUCCESS(status))
+            DbgPrintEx(DPFLTR_SYSTEM_ID, DPFLTR_INFO_LEVEL, "CM: imported boot module %s\n", m.Name);
+        else
+            DbgPrint("CM: boot module %s is malformed at line %lu (0x%08lx); the part before it is imported\n",
+                     m.Name, line, status);
+    }
+}
+
 /*
  * The hive roots' descriptor, as on Windows: SYSTEM and Administrators
  * full control, Everyone read; every ACE inherited by subkeys.
@@ -329,5 +364,6 @@ NTSTATUS CmInitSystem(void)
         DbgPrint("CM: boot registry text is malformed at line %lu (0x%08lx)\n", line, status);
         return status;
     }
+    CmpImportBootModules();
     return STATUS_SUCCESS;
 }
