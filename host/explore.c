@@ -58,6 +58,11 @@ enum ex_strategy { EX_RANDOM, EX_PCT, EX_DFS, EX_REPLAY };
 
 #define EX_MAX_DECISIONS (1u << 20)
 #define EX_MAX_PCT_DEPTH 16
+/* A scenario still running after this many decisions is reported as a livelock. */
+#define EX_LIVELOCK_DECISIONS 400000
+/* PCT: a CPU chosen this many times in a row is treated as yielding (a poll
+ * loop that does not pause would otherwise starve every lower priority). */
+#define EX_PCT_STARVATION 512
 
 /* One decision: kind (4 bits) | choices (8) | rank (8) | value (8) | cost (1). */
 typedef struct ex_shared {
@@ -95,6 +100,7 @@ static struct {
     ULONG Changes;
     ULONG Steps;
     LONG LowestPriority;
+    ULONG LastChosen, RunLength;
 } ex;
 
 static ULONG64 ex_rand(void)
@@ -154,6 +160,13 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
     }
     ex_shared *sh = ex.Shared;
     ULONG index = sh->Count;
+    if (index >= EX_LIVELOCK_DECISIONS) {
+        ex.Armed = FALSE;
+        fprintf(stderr, "ntos explore: livelock: the scenario made %u decisions without finishing\n", index);
+        snprintf(sh->Message, sizeof(sh->Message), "livelock (%u decisions)", index);
+        fflush(stderr);
+        _exit(4);
+    }
     if (Kind == HOST_DECIDE_FIRE_CLOCK) {
         ULONG v;
         switch (ex.Strategy) {
@@ -171,6 +184,12 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         ex_record(Kind, 2, v == 0, v, 0);
         return v;
     }
+    /* A CPU that keeps running without pausing (a poll loop with no
+     * arch_pause) is treated as yielding after a while, or a strategy that
+     * prefers it (PCT, DFS's no-preemption default) would never finish. */
+    if (host_vt_current_included && host_vt_candidate_count > 1 && host_vt_current == ex.LastChosen &&
+        ++ex.RunLength >= EX_PCT_STARVATION)
+        host_vt_yielding = TRUE;
     ULONG n = ex_ranked(order);
     ULONG rank = 0, value;
     switch (ex.Strategy) {
@@ -183,8 +202,10 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         for (ULONG i = 0; i < ex.Changes; i++)
             if (ex.ChangePoint[i] == ex.Steps)
                 ex.Priority[me] = (LONG)i - EX_MAX_PCT_DEPTH; /* below every initial priority */
-        if (host_vt_yielding)
+        if (host_vt_yielding) {
             ex.Priority[me] = --ex.LowestPriority;
+            ex.RunLength = 0;
+        }
         value = 0;
         for (ULONG i = 1; i < n; i++)
             if (ex.Priority[host_vt_candidates[i]] > ex.Priority[host_vt_candidates[value]])
@@ -208,6 +229,9 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             rank = r;
     /* Choosing other than the default costs a preemption when the current CPU
      * could have gone on; picking among others when it cannot is free. */
+    if (host_vt_candidates[value] != ex.LastChosen || host_vt_yielding)
+        ex.RunLength = 0;
+    ex.LastChosen = host_vt_candidates[value];
     ULONG cost = rank != 0 && host_vt_current_included;
     ex_record(Kind, n, rank, value, cost | (host_vt_current_included ? 2 : 0));
     return value;
@@ -634,6 +658,8 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
         ex.LowestPriority = -2 * EX_MAX_PCT_DEPTH;
     }
     host_set_decider(ex_decide, NULL);
+    /* A schedule that neither finishes nor trips a check in real time. */
+    alarm((unsigned)ex_env_u64("NTOS_EXPLORE_TIMEOUT", 60));
     NTOS_HOST_CONFIG config;
     memset(&config, 0, sizeof(config));
     config.Cpus = Cpus;

@@ -19,7 +19,7 @@ static VOID NTAPI ev_waiter(PVOID Context)
 
 /* The wait ends exactly once, with success or timeout, and leaves nothing on
  * the event's wait list; a notification event stays signalled either way. */
-VERIFY_SCENARIO(event_set_vs_wait_timeout, 150, 1)
+VERIFY_SCENARIO(event_set_vs_wait_timeout, 60, 1)
 {
     (void)Context;
     static KTHREAD t;
@@ -47,7 +47,7 @@ static VOID NTAPI se_waiter(PVOID Context)
         __atomic_fetch_add(&se_woken, 1, __ATOMIC_RELAXED);
 }
 
-VERIFY_SCENARIO(sync_event_one_wake_per_set, 150, 0)
+VERIFY_SCENARIO(sync_event_one_wake_per_set, 60, 0)
 {
     (void)Context;
     static KTHREAD t[SE_WAITERS];
@@ -76,7 +76,7 @@ static VOID NTAPI sm_waiter(PVOID Context)
         __atomic_fetch_add(&sm_acquired, 1, __ATOMIC_RELAXED);
 }
 
-VERIFY_SCENARIO(semaphore_release_vs_waits, 150, 0)
+VERIFY_SCENARIO(semaphore_release_vs_waits, 60, 0)
 {
     (void)Context;
     static KTHREAD t[SM_WAITERS];
@@ -112,7 +112,7 @@ static VOID NTAPI mx_worker(PVOID Context)
     /* else: the thread ends owning it; the kernel abandons it */
 }
 
-VERIFY_SCENARIO(mutex_handoff_and_abandon, 150, 0)
+VERIFY_SCENARIO(mutex_handoff_and_abandon, 60, 0)
 {
     (void)Context;
     static KTHREAD t[3];
