@@ -131,3 +131,38 @@ VERIFY_SCENARIO(mutex_handoff_and_abandon, 60, 0)
     NTOS_EXPLORE_CHECK(mx_abandoned + (s == STATUS_ABANDONED) == 1);
     KeReleaseMutant(&mx_mutex, 1, FALSE, FALSE);
 }
+
+/* ---- fast mutex hand-off ------------------------------------------------------------------ */
+
+#include <ntos/ex_sync.h>
+
+static FAST_MUTEX fm_mutex;
+static volatile LONG fm_inside, fm_count;
+
+static VOID NTAPI fm_thread(PVOID Context)
+{
+    (void)Context;
+    for (int i = 0; i < 2; i++) {
+        ExAcquireFastMutex(&fm_mutex);
+        NTOS_EXPLORE_CHECK(__atomic_add_fetch(&fm_inside, 1, __ATOMIC_RELAXED) == 1);
+        fm_count++;
+        __atomic_sub_fetch(&fm_inside, 1, __ATOMIC_RELAXED);
+        /* The release checks the owner: a stale Owner store bug-checks 0xC4/0x1004. */
+        ExReleaseFastMutex(&fm_mutex);
+    }
+}
+
+VERIFY_SCENARIO(fast_mutex_handoff, 60, 1)
+{
+    (void)Context;
+    static KTHREAD t[2];
+    ExInitializeFastMutex(&fm_mutex);
+    fm_inside = fm_count = 0;
+    vt_start(&t[0], fm_thread, NULL);
+    vt_start(&t[1], fm_thread, NULL);
+    fm_thread(NULL);
+    vt_join(&t[0]);
+    vt_join(&t[1]);
+    NTOS_EXPLORE_CHECK(fm_count == 6);
+    NTOS_EXPLORE_CHECK(fm_mutex.Count == 1);
+}
