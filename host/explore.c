@@ -480,6 +480,8 @@ static ULONG ld_held_by(const void *Thread, const void **Out, ULONG Max)
             return 0;
         if (ld_threads[h].Key == Thread) {
             ULONG n = ld_threads[h].Count < Max ? ld_threads[h].Count : Max;
+            if (Max == 0)
+                return ld_threads[h].Count;
             memcpy(Out, ld_threads[h].Held, n * sizeof(Out[0]));
             return n;
         }
@@ -504,8 +506,13 @@ static void ex_report_threads(void)
     if (&KiSystemProcessPointer == NULL || KiSystemProcessPointer == NULL)
         return;
     PLIST_ENTRY head = &KiSystemProcessPointer->ThreadListHead;
+    ULONG idleWorkers = 0;
     for (PLIST_ENTRY e = head->Flink; e != head && e != NULL; e = e->Flink) {
         PKTHREAD t = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
+        if (t->State == Waiting && t->WaitReason == WrQueue && ld_held_by(t, NULL, 0) == 0) {
+            idleWorkers++; /* system worker threads waiting for work: not part of any deadlock */
+            continue;
+        }
         fprintf(stderr, "  thread %p priority %d %s", (void *)t, t->Priority, ex_state_name(t->State));
         if (t->State == Waiting) {
             fprintf(stderr, " (reason %u) on", t->WaitReason);
@@ -529,6 +536,7 @@ static void ex_report_threads(void)
         }
         fprintf(stderr, "\n");
     }
+    fprintf(stderr, "  (and %u worker threads waiting for work)\n", idleWorkers);
 }
 
 void host_explore_all_idle(ULONG64 Now)
@@ -773,7 +781,8 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
                 Result->FailedStatus = code;
                 const char *dir = getenv("NTOS_EXPLORE_DIR");
                 snprintf(Result->TraceFile, sizeof(Result->TraceFile), "%s/ntos-explore-%s-%s-%llu.trace",
-                         dir && *dir ? dir : ".", name, ex.Strategy == EX_DFS ? "dfs" : strategy,
+                         dir && *dir ? dir : ".", name,
+                         ex.Strategy == EX_DFS ? "dfs" : ex.Strategy == EX_REPLAY ? "replay" : strategy,
                          (unsigned long long)s);
                 for (char *c = strrchr(Result->TraceFile, '/') + 1; *c; c++)
                     if (*c == ':')

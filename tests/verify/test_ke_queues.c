@@ -63,19 +63,29 @@ static VOID NTAPI tm_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
     __atomic_fetch_add(&tm_runs, 1, __ATOMIC_RELAXED);
 }
 
-/* KeCancelTimer returning TRUE means the DPC never runs for that setting. */
-VERIFY_SCENARIO(timer_cancel_vs_expiry, 60, 1)
+static VOID NTAPI tm_thread(PVOID Context)
 {
     (void)Context;
-    tm_runs = tm_cancelled = 0;
-    KeInitializeTimer(&tm_timer);
-    KeInitializeDpc(&tm_dpc, tm_routine, NULL);
     LARGE_INTEGER due;
     due.QuadPart = -1; /* due at the next clock interrupt */
     KeSetTimer(&tm_timer, due, &tm_dpc);
     KeStallExecutionProcessor(1);
     if (KeCancelTimer(&tm_timer))
         __atomic_store_n(&tm_cancelled, 1, __ATOMIC_RELEASE);
+}
+
+/* KeCancelTimer returning TRUE means the DPC never runs for that setting.
+ * The set/cancel runs on a started thread, so that it is usually on another
+ * processor than the clock's timer expiration (processor 0). */
+VERIFY_SCENARIO(timer_cancel_vs_expiry, 60, 1)
+{
+    (void)Context;
+    static KTHREAD t;
+    tm_runs = tm_cancelled = 0;
+    KeInitializeTimer(&tm_timer);
+    KeInitializeDpc(&tm_dpc, tm_routine, NULL);
+    vt_start(&t, tm_thread, NULL);
+    vt_join(&t);
     LARGE_INTEGER sleep = vt_ms(50);
     KeDelayExecutionThread(KernelMode, FALSE, &sleep);
     KeFlushQueuedDpcs();

@@ -146,6 +146,7 @@ static VOID NTAPI fm_thread(PVOID Context)
         ExAcquireFastMutex(&fm_mutex);
         NTOS_EXPLORE_CHECK(__atomic_add_fetch(&fm_inside, 1, __ATOMIC_RELAXED) == 1);
         fm_count++;
+        KeStallExecutionProcessor(1); /* work inside: a scheduling point */
         __atomic_sub_fetch(&fm_inside, 1, __ATOMIC_RELAXED);
         /* The release checks the owner: a stale Owner store bug-checks 0xC4/0x1004. */
         ExReleaseFastMutex(&fm_mutex);
