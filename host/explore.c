@@ -741,7 +741,8 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
     }
 
     ULONG64 *hashes = calloc(schedules ? schedules : 1, sizeof(ULONG64));
-    ULONG64 steps = 1000;
+    BOOLEAN rerunIdentical = FALSE;
+    ULONG64 steps = 1000, firstSteps = 1000; /* PCT's step estimate used by schedule 1 */
     BOOLEAN inprocess = ex_env_u64("NTOS_EXPLORE_INPROCESS", 0) != 0;
     for (ULONG i = 0; i < schedules; i++) {
         ULONG64 s = seed + i;
@@ -803,13 +804,39 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
             break;
         }
     }
+    /* Determinism self-check: the first schedule again must make exactly the
+     * same decisions (same seed, same trace hash). DFS and replay are checked by
+     * construction (their decisions are given). */
+    if (Result->Schedules > 0 && Result->FirstFailure != 1 && !inprocess &&
+        (ex.Strategy == EX_RANDOM || ex.Strategy == EX_PCT)) {
+        ULONG64 first = hashes[0];
+        sh->Count = 0;
+        sh->Overflow = 0;
+        sh->PrefixLength = 0;
+        fflush(stdout);
+        fflush(stderr);
+        pid_t pid = fork();
+        if (pid == 0)
+            ex_child(Fn, Context, cpus, seed, hang, firstSteps);
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        if (pid < 0 || ex_trace_hash(sh) != first) {
+            fprintf(stderr, "ntos explore: %s: NOT DETERMINISTIC: schedule 1 (seed %llu) made different "
+                            "decisions when run again\n", name, (unsigned long long)seed);
+            Result->Failures++;
+        } else {
+            rerunIdentical = TRUE;
+        }
+    }
     qsort(hashes, Result->Schedules, sizeof(ULONG64), ex_cmp_u64);
     for (ULONG i = 0; i < Result->Schedules; i++)
         Result->Distinct += i == 0 || hashes[i] != hashes[i - 1];
     free(hashes);
-    printf("ntos explore: %s: %u CPUs, strategy %s: %u schedules (%u distinct), %llu decisions, %u failing%s\n",
+    printf("ntos explore: %s: %u CPUs, strategy %s: %u schedules (%u distinct), %llu decisions, %u failing%s%s\n",
            name, cpus, strategy, Result->Schedules, Result->Distinct, (unsigned long long)Result->Decisions,
-           Result->Failures, Result->Exhausted ? ", bounded search space exhausted" : "");
+           Result->Failures, Result->Exhausted ? ", bounded search space exhausted" : "",
+           rerunIdentical ? ", rerun of schedule 1 identical" : "");
     fflush(stdout);
     munmap(sh, sizeof(ex_shared));
     ex.Shared = NULL;
