@@ -237,7 +237,10 @@ void host_interruptible_point(void)
 void arch_pause(void)
 {
     __builtin_ia32_pause();
-    host_interruptible_point();
+    if (host.VirtualTime)
+        host_vt_yield();
+    else
+        host_interruptible_point();
 }
 
 void arch_stall(ULONG64 Delta100ns)
@@ -426,6 +429,7 @@ void host_boot(const NTOS_HOST_CONFIG *Config)
         host_vt_seed(Config->Seed);
     }
     host.Booted = TRUE;
+    host_explore_boot();
     host_clock_start();
 
     KiProcessorStartup(0);

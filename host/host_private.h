@@ -69,6 +69,16 @@ void host_vt_run_until_started(host_cpu *cpu);
 void host_vt_stall(ULONG64 Delta100ns);
 ULONG64 host_vt_now(void);
 void host_vt_clock_programmed(host_cpu *cpu);
+void host_vt_yield(void);
+extern ULONG host_vt_candidates[ARCH_MAX_CPUS];
+extern ULONG host_vt_candidate_count;
+extern ULONG host_vt_current;
+extern BOOLEAN host_vt_current_included;
+extern BOOLEAN host_vt_yielding;
+
+/* explore.c: the interleaving explorer and the lock-order checker */
+void host_explore_boot(void);            /* from host_boot: turns the hooks on */
+void host_explore_all_idle(ULONG64 Now); /* every virtual CPU is idle */
 
 static inline __attribute__((noreturn)) void longjmp_target(void *buf)
 {

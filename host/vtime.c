@@ -142,6 +142,14 @@ static BOOLEAN vt_runnable(host_cpu *cpu)
     return host_has_deliverable(cpu->Pcr) || (pending & HOST_PENDING_WAKE);
 }
 
+/* The candidates of the RUN_CPU decision being made, for deciders that
+ * reason about CPUs rather than indices (the explorer's PCT and DFS). */
+ULONG host_vt_candidates[ARCH_MAX_CPUS];
+ULONG host_vt_candidate_count;
+ULONG host_vt_current;
+BOOLEAN host_vt_current_included;
+BOOLEAN host_vt_yielding;
+
 /* Picks the next CPU among the runnable ones (the caller counts if runnable). */
 static BOOLEAN vt_pick(ULONG me, BOOLEAN include_me, ULONG *out)
 {
@@ -152,7 +160,13 @@ static BOOLEAN vt_pick(ULONG me, BOOLEAN include_me, ULONG *out)
     }
     if (count == 0)
         return FALSE;
+    for (ULONG i = 0; i < count; i++)
+        host_vt_candidates[i] = list[i];
+    host_vt_candidate_count = count;
+    host_vt_current = me;
+    host_vt_current_included = include_me;
     *out = list[host_decide(HOST_DECIDE_RUN_CPU, count)];
+    host_vt_yielding = FALSE;
     return TRUE;
 }
 
@@ -168,6 +182,15 @@ void host_vt_point(void)
         host_deliver();
 }
 
+/* A spin-loop iteration: the deciders treat it as a yield (the CPU cannot make
+ * progress until another one runs), so a schedule that keeps preferring the
+ * spinner does not starve the holder. */
+void host_vt_yield(void)
+{
+    host_vt_yielding = TRUE; /* consumed by the next RUN_CPU decision */
+    host_vt_point();
+}
+
 void host_vt_idle(void)
 {
     host_cpu *me = host_self();
@@ -181,7 +204,9 @@ void host_vt_idle(void)
             vt_give_and_wait(me->Number, next);
             continue;
         }
-        /* Every CPU is idle: jump to the earliest clock deadline. */
+        /* Every CPU is idle: jump to the earliest clock deadline (the
+         * explorer first checks its deadlock/hang budget). */
+        host_explore_all_idle(vt_now);
         ULONG64 earliest = 0;
         for (ULONG n = 0; n < host.Cpus; n++) {
             ULONG64 d = host.Cpu[n].ClockDeadline;

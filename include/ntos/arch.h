@@ -354,4 +354,51 @@ VOID arch_image_unmapped(PVOID Base);
  * boot/kernel.ld keeps. Any IRQL. */
 const UCHAR *arch_kernel_eh_frame_hdr(void);
 
+/* ---- verification: scheduling points and lock events ---------------------------------
+ * arch_sched_point(Kind, Object) marks a place where real hardware could
+ * interleave another processor (or a lock event the lock-order checker wants to
+ * see). Bare metal: an empty inline. Host: one predictable branch on a flag
+ * that is set only in virtual-time mode (or with NTOS_LOCKDEP=1), so the
+ * benchmarks pay nothing; when set, host/explore.c lets the decision function
+ * switch virtual CPUs here and feeds the lock-order checker. Callable at any
+ * IRQL, with interrupts on or off, with locks held. */
+#define ARCH_SP_SPIN_ACQUIRE     1  /* about to acquire a spin lock (Object = lock) */
+#define ARCH_SP_SPIN_ACQUIRED    2  /* now holds it */
+#define ARCH_SP_SPIN_RELEASE     3  /* released it */
+#define ARCH_SP_IRQL_RAISE       4
+#define ARCH_SP_SIGNAL           5  /* dispatcher object signalled (Object = object) */
+#define ARCH_SP_WAIT             6  /* about to wait (Object = first object) */
+#define ARCH_SP_DPC_INSERT       7
+#define ARCH_SP_DPC_REMOVE       8
+#define ARCH_SP_TIMER_INSERT     9
+#define ARCH_SP_TIMER_REMOVE     10
+#define ARCH_SP_IO_CALL          11 /* IoCallDriver (Object = IRP) */
+#define ARCH_SP_IO_COMPLETE      12
+#define ARCH_SP_IO_CANCEL        13
+#define ARCH_SP_POOL_ALLOC       14
+#define ARCH_SP_POOL_FREE        15
+#define ARCH_SP_STALL            16
+#define ARCH_SP_INTERLOCKED      17 /* Interlocked / SLIST operation (Object = target) */
+#define ARCH_SP_MUTEX_ACQUIRE    18 /* waitable locks: fast/guarded mutex, ERESOURCE, push lock */
+#define ARCH_SP_MUTEX_ACQUIRED   19
+#define ARCH_SP_MUTEX_RELEASE    20
+#define ARCH_SP_RAW_ACQUIRE      21 /* unchecked lock (dispatcher, DPC queue): a point only */
+#define ARCH_SP_RAW_RELEASE      22
+#define ARCH_SP_KINDS            23
+#if defined(NTOS_HOST)
+extern volatile int arch_sched_points_on;
+void arch_sched_point_slow(ULONG Kind, const void *Object);
+static inline void arch_sched_point(ULONG Kind, const void *Object)
+{
+    if (__builtin_expect(arch_sched_points_on, 0))
+        arch_sched_point_slow(Kind, Object);
+}
+#else
+static inline void arch_sched_point(ULONG Kind, const void *Object)
+{
+    (void)Kind;
+    (void)Object;
+}
+#endif
+
 #endif /* NTOS_ARCH_H */

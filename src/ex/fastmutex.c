@@ -76,11 +76,13 @@ VOID ExpMutexCheckOwner(PFAST_MUTEX FastMutex, PKTHREAD Thread)
 
 VOID ExpMutexAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread, KWAIT_REASON Reason)
 {
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, FastMutex);
     if (__atomic_sub_fetch(&FastMutex->Count, 1, __ATOMIC_ACQ_REL) != 0) {
         __atomic_fetch_add(&FastMutex->Contention, 1, __ATOMIC_RELAXED);
         KeWaitForSingleObject(&FastMutex->Event, Reason, KernelMode, FALSE, NULL);
     }
     __atomic_store_n(&FastMutex->Owner, Thread, __ATOMIC_RELAXED);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, FastMutex);
 }
 
 BOOLEAN ExpMutexTryAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread)
@@ -90,6 +92,7 @@ BOOLEAN ExpMutexTryAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread)
                                      __ATOMIC_RELAXED))
         return FALSE;
     __atomic_store_n(&FastMutex->Owner, Thread, __ATOMIC_RELAXED);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, FastMutex);
     return TRUE;
 }
 
@@ -98,6 +101,7 @@ VOID ExpMutexRelease(PFAST_MUTEX FastMutex)
     __atomic_store_n(&FastMutex->Owner, NULL, __ATOMIC_RELAXED);
     if (__atomic_add_fetch(&FastMutex->Count, 1, __ATOMIC_ACQ_REL) != 1)
         KeSetEvent(&FastMutex->Event, FM_INCREMENT, FALSE);
+    arch_sched_point(ARCH_SP_MUTEX_RELEASE, FastMutex);
 }
 
 VOID NTAPI ExInitializeFastMutex(PFAST_MUTEX FastMutex)

@@ -1217,6 +1217,7 @@ static __attribute__((noinline)) VOID NTAPI ExpFreeSlow(PVOID P, ULONG Tag)
 
 static inline __attribute__((always_inline)) VOID ExpFree(PVOID P, ULONG Tag)
 {
+    arch_sched_point(ARCH_SP_POOL_FREE, P);
     if (__builtin_expect(ExpFreeSmallFast(P, &Tag), 1))
         return;
     ExpFreeSlow(P, Tag);
@@ -1234,6 +1235,7 @@ static __attribute__((noinline)) PVOID NTAPI ExpAllocatePoolWithTagSlow(ULONG Po
 
 PVOID NTAPI ExAllocatePoolWithTag(POOL_TYPE PoolType, SIZE_T NumberOfBytes, ULONG Tag)
 {
+    arch_sched_point(ARCH_SP_POOL_ALLOC, NULL);
     /* The common request (plain paged, nonpaged or NX pool, a small block, an
      * IRQL the type allows, a tag this processor counted before, which
      * proves it valid: see ExpTagEntry) goes straight to the free lists;

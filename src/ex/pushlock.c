@@ -172,12 +172,15 @@ static void ExpWakePushLock(PEX_PUSH_LOCK PushLock)
 static void ExpAcquirePushLock(PEX_PUSH_LOCK PushLock, BOOLEAN Exclusive, PVOID Routine)
 {
     ExpCheckAcquireContext(PushLock, Routine);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, PushLock);
     while (!ExpTryAcquire(PushLock, Exclusive))
         ExpWaitForPushLock(PushLock, Exclusive);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, PushLock);
 }
 
 static void ExpReleasePushLockMode(PEX_PUSH_LOCK PushLock, BOOLEAN Exclusive)
 {
+    arch_sched_point(ARCH_SP_MUTEX_RELEASE, PushLock);
     ULONG_PTR v = __atomic_load_n(&PushLock->Value, __ATOMIC_RELAXED);
     ULONG_PTR n;
     for (;;) {

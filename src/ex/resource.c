@@ -355,6 +355,7 @@ BOOLEAN NTAPI ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait)
     KLOCK_QUEUE_HANDLE h;
 
     ExpCheckAcquireContext(Resource, (PVOID)ExAcquireResourceExclusiveLite);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, Resource);
     ExpLockResource(Resource, &h);
     if (Resource->ActiveCount == 0) {
         Resource->Flag |= ResourceOwnedExclusive;
@@ -395,6 +396,7 @@ static BOOLEAN ExpAcquireShared(PERESOURCE Resource, BOOLEAN Wait, EXP_SHARED_KI
 {
     ERESOURCE_THREAD self = ExGetCurrentResourceThread();
     KLOCK_QUEUE_HANDLE h;
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, Resource);
 
     ExpCheckAcquireContext(Resource, Routine);
     for (;;) {
@@ -487,6 +489,7 @@ BOOLEAN NTAPI ExAcquireSharedWaitForExclusive(PERESOURCE Resource, BOOLEAN Wait)
 
 static void ExpReleaseForThread(PERESOURCE Resource, ERESOURCE_THREAD Thread, PVOID Routine)
 {
+    arch_sched_point(ARCH_SP_MUTEX_RELEASE, Resource);
     KIRQL irql = KeGetCurrentIrql();
     if (irql > DISPATCH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Resource, irql, 0, (ULONG_PTR)Routine);

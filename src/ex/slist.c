@@ -142,6 +142,7 @@ static PSLIST_ENTRY ExpSListPushChain(PSLIST_HEADER ListHead, PSLIST_ENTRY List,
         EXP_SLIST_VALUE new;
         new.Low = ExpSListNextLow(old.Low, Count);
         new.High = (ULONG64)(ULONG_PTR)List;
+        arch_sched_point(ARCH_SP_INTERLOCKED, ListHead);
         if (ExpSListCompareExchange(ListHead, &old, new))
             return ExpSListFirst(old);
         arch_pause();
@@ -158,6 +159,7 @@ static PSLIST_ENTRY ExpSListPop(PSLIST_HEADER ListHead)
         EXP_SLIST_VALUE new;
         new.Low = ExpSListNextLow(old.Low, (ULONG64)-1);
         new.High = (ULONG64)(ULONG_PTR)ExpSListReadNext(first);
+        arch_sched_point(ARCH_SP_INTERLOCKED, ListHead);
         if (ExpSListCompareExchange(ListHead, &old, new))
             return first;
         arch_pause();

@@ -34,6 +34,7 @@ VOID NTAPI IoReleaseCancelSpinLock(KIRQL Irql)
 
 BOOLEAN NTAPI IoCancelIrp(PIRP Irp)
 {
+    arch_sched_point(ARCH_SP_IO_CANCEL, Irp);
     KIRQL irql = KeGetCurrentIrql();
     if (irql > DISPATCH_LEVEL)
         KeBugCheckEx(IRQL_NOT_LESS_OR_EQUAL, (ULONG_PTR)Irp, irql, 0, (ULONG_PTR)IoCancelIrp);

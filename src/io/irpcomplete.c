@@ -58,6 +58,7 @@ NTSTATUS NTAPI IopInvalidDeviceRequest(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 
 NTSTATUS FASTCALL IofCallDriver(PDEVICE_OBJECT DeviceObject, PIRP Irp)
 {
+    arch_sched_point(ARCH_SP_IO_CALL, Irp);
     KIRQL irql = KeGetCurrentIrql();
     if (irql > DISPATCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VIOLATION_CALL_IRQL, irql, 0, 0);
@@ -206,6 +207,7 @@ VOID IopCompleteRequestInline(PIRP Irp)
 
 VOID FASTCALL IofCompleteRequest(PIRP Irp, CCHAR PriorityBoost)
 {
+    arch_sched_point(ARCH_SP_IO_COMPLETE, Irp);
     KIRQL irql = KeGetCurrentIrql();
     if (irql > DISPATCH_LEVEL)
         KeBugCheckEx(DRIVER_VERIFIER_IOMANAGER_VIOLATION, IOP_VIOLATION_COMPLETE_IRQL, irql, (ULONG_PTR)Irp, 0);

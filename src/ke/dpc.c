@@ -247,6 +247,7 @@ VOID NTAPI KeSetTargetProcessorDpc(PRKDPC Dpc, CCHAR Number)
 
 BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemArgument2)
 {
+    arch_sched_point(ARCH_SP_DPC_INSERT, Dpc);
     /* Interrupts stay off from choosing the processor to requesting its
      * interrupt: nothing can then move this code to another processor, so
      * "current" stays current. */
@@ -290,6 +291,7 @@ BOOLEAN NTAPI KeInsertQueueDpc(PRKDPC Dpc, PVOID SystemArgument1, PVOID SystemAr
 
 BOOLEAN NTAPI KeRemoveQueueDpc(PRKDPC Dpc)
 {
+    arch_sched_point(ARCH_SP_DPC_REMOVE, Dpc);
     for (;;) {
         ULONG_PTR data = KiDpcData(Dpc);
         if (data == 0)

@@ -22,6 +22,7 @@ KIRQL NTAPI KfRaiseIrql(KIRQL NewIrql)
     if (NewIrql < old || NewIrql > HIGH_LEVEL)
         KeBugCheckEx(IRQL_NOT_GREATER_OR_EQUAL, old, NewIrql, 0, 0);
     arch_set_irql(NewIrql);
+    arch_sched_point(ARCH_SP_IRQL_RAISE, NULL);
     return old;
 }
 

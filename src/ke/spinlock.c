@@ -250,7 +250,9 @@ static void KiAcquireChecked(PKSPIN_LOCK SpinLock)
 {
     ULONG_PTR owner = KiOwnerValue();
     KiCheckNotOwned(SpinLock, owner, NULL);
+    arch_sched_point(ARCH_SP_SPIN_ACQUIRE, SpinLock);
     KiSpinAcquire(SpinLock, owner);
+    arch_sched_point(ARCH_SP_SPIN_ACQUIRED, SpinLock);
 }
 
 static void KiReleaseChecked(PKSPIN_LOCK SpinLock)
@@ -260,13 +262,16 @@ static void KiReleaseChecked(PKSPIN_LOCK SpinLock)
     if (word != owner)
         KeBugCheckEx(SPIN_LOCK_NOT_OWNED, (ULONG_PTR)SpinLock, word, owner, 0);
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);
+    arch_sched_point(ARCH_SP_SPIN_RELEASE, SpinLock);
 }
 
 static void KiAcquireQueuedChecked(PKSPIN_LOCK SpinLock, PKSPIN_LOCK_QUEUE LockQueue)
 {
     KiCheckNotOwned(SpinLock, KiOwnerValue(), LockQueue);
+    arch_sched_point(ARCH_SP_SPIN_ACQUIRE, SpinLock);
     KiEnqueueQueuedSpinLock(SpinLock, LockQueue);
     KiWaitQueuedSpinLock(LockQueue);
+    arch_sched_point(ARCH_SP_SPIN_ACQUIRED, SpinLock);
 }
 
 static void KiReleaseQueuedChecked(PKSPIN_LOCK_QUEUE LockQueue)
@@ -278,6 +283,7 @@ static void KiReleaseQueuedChecked(PKSPIN_LOCK_QUEUE LockQueue)
     if (!(field & LOCK_QUEUE_OWNER) || !KiQueuedHeldPop(LockQueue))
         KeBugCheckEx(SPIN_LOCK_NOT_OWNED, (ULONG_PTR)lock, field, KiOwnerValue(), (ULONG_PTR)LockQueue);
     KiQueuedRelease(lock, LockQueue);
+    arch_sched_point(ARCH_SP_SPIN_RELEASE, lock);
 }
 
 /* ---- raw primitives (ki.h) ----------------------------------------------------------- */
@@ -286,12 +292,14 @@ static void KiReleaseQueuedChecked(PKSPIN_LOCK_QUEUE LockQueue)
  * when the lock is handed to another thread. */
 VOID KiAcquireSpinLockRaw(PKSPIN_LOCK SpinLock)
 {
+    arch_sched_point(ARCH_SP_RAW_ACQUIRE, SpinLock);
     KiSpinAcquire(SpinLock, KiOwnerValue());
 }
 
 VOID KiReleaseSpinLockRaw(PKSPIN_LOCK SpinLock)
 {
     __atomic_store_n(SpinLock, 0, __ATOMIC_RELEASE);
+    arch_sched_point(ARCH_SP_RAW_RELEASE, SpinLock);
 }
 
 BOOLEAN KiTryAcquireSpinLockRaw(PKSPIN_LOCK SpinLock)

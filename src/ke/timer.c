@@ -144,6 +144,7 @@ BOOLEAN NTAPI KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PK
 {
     if (Period < 0)
         KeBugCheckEx(TIMER_OR_DPC_INVALID, 0, (ULONG_PTR)Timer, (ULONG_PTR)Period, 0);
+    arch_sched_point(ARCH_SP_TIMER_INSERT, Timer);
     KIRQL old = KiAcquireDispatcherLock();
     BOOLEAN wasInserted = KiRemoveTimer(Timer);
     Timer->Dpc = Dpc;
@@ -166,6 +167,7 @@ BOOLEAN NTAPI KeSetTimer(PKTIMER Timer, LARGE_INTEGER DueTime, PKDPC Dpc)
 
 BOOLEAN NTAPI KeCancelTimer(PKTIMER Timer)
 {
+    arch_sched_point(ARCH_SP_TIMER_REMOVE, Timer);
     KIRQL old = KiAcquireDispatcherLock();
     BOOLEAN wasInserted = KiRemoveTimer(Timer);
     KiReleaseDispatcherLock(old);

@@ -119,6 +119,7 @@ static LONG_PTR KiSatisfyAll(PKTHREAD Thread, ULONG Count, PVOID *Objects)
 
 VOID KiWaitTest(PVOID ObjectPointer, KPRIORITY Increment)
 {
+    arch_sched_point(ARCH_SP_SIGNAL, ObjectPointer);
     PDISPATCHER_HEADER object = ObjectPointer;
     PLIST_ENTRY head = &object->WaitListHead;
     PLIST_ENTRY e = head->Flink;
@@ -286,6 +287,7 @@ NTSTATUS NTAPI KeWaitForMultipleObjects(ULONG Count, PVOID Object[], WAIT_TYPE W
                                         BOOLEAN Alertable, PLARGE_INTEGER Timeout,
                                         PKWAIT_BLOCK WaitBlockArray)
 {
+    arch_sched_point(ARCH_SP_WAIT, Object);
     PKTHREAD t = KiWaitingThread();
     if (Count > MAXIMUM_WAIT_OBJECTS || (WaitBlockArray == NULL && Count > THREAD_WAIT_OBJECTS))
         KeBugCheckEx(MAXIMUM_WAIT_OBJECTS_EXCEEDED, Count, (ULONG_PTR)WaitBlockArray, 0, 0);
