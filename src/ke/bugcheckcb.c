@@ -74,17 +74,23 @@ BOOLEAN NTAPI KeRegisterBugCheckCallback(PKBUGCHECK_CALLBACK_RECORD CallbackReco
     return ok;
 }
 
-BOOLEAN NTAPI KeDeregisterBugCheckCallback(PKBUGCHECK_CALLBACK_RECORD CallbackRecord)
+/* Both record kinds unlink the same way: only an inserted record, under the callback lock. */
+static BOOLEAN KiRemoveCallbackRecord(PLIST_ENTRY Entry, PUCHAR State)
 {
     BOOLEAN interrupts;
     KIRQL old = KiLockCallbacks(&interrupts);
-    BOOLEAN ok = CallbackRecord->State == BufferInserted;
+    BOOLEAN ok = *State == BufferInserted;
     if (ok) {
-        RemoveEntryList(&CallbackRecord->Entry);
-        CallbackRecord->State = BufferEmpty;
+        RemoveEntryList(Entry);
+        *State = BufferEmpty;
     }
     KiUnlockCallbacks(old, interrupts);
     return ok;
+}
+
+BOOLEAN NTAPI KeDeregisterBugCheckCallback(PKBUGCHECK_CALLBACK_RECORD CallbackRecord)
+{
+    return KiRemoveCallbackRecord(&CallbackRecord->Entry, &CallbackRecord->State);
 }
 
 BOOLEAN NTAPI KeRegisterBugCheckReasonCallback(PKBUGCHECK_REASON_CALLBACK_RECORD CallbackRecord,
@@ -111,15 +117,7 @@ BOOLEAN NTAPI KeRegisterBugCheckReasonCallback(PKBUGCHECK_REASON_CALLBACK_RECORD
 
 BOOLEAN NTAPI KeDeregisterBugCheckReasonCallback(PKBUGCHECK_REASON_CALLBACK_RECORD CallbackRecord)
 {
-    BOOLEAN interrupts;
-    KIRQL old = KiLockCallbacks(&interrupts);
-    BOOLEAN ok = CallbackRecord->State == BufferInserted;
-    if (ok) {
-        RemoveEntryList(&CallbackRecord->Entry);
-        CallbackRecord->State = BufferEmpty;
-    }
-    KiUnlockCallbacks(old, interrupts);
-    return ok;
+    return KiRemoveCallbackRecord(&CallbackRecord->Entry, &CallbackRecord->State);
 }
 
 static VOID KiConsoleHex(const char *Prefix, ULONG64 Value)

@@ -88,22 +88,22 @@ INT NTAPI RtlCrt__snwprintf(PWCHAR Buffer, SIZE_T Count, PCWSTR Format, ...)
     return Result;
 }
 
+
+INT NTAPI RtlCrt__vswprintf(PWCHAR Buffer, PCWSTR Format, NT_VA_LIST Args)
+{
+    RtlpCrtCheckFormat(Buffer, 1, Format);
+    return RtlpVsnwprintf(Buffer, (SIZE_T)-1, Format, Args);
+}
+
 INT NTAPI RtlCrt_swprintf(PWCHAR Buffer, PCWSTR Format, ...)
 {
     NT_VA_LIST Args;
     INT Result;
 
     NT_VA_START(Args, Format);
-    RtlpCrtCheckFormat(Buffer, 1, Format);
-    Result = RtlpVsnwprintf(Buffer, (SIZE_T)-1, Format, Args);
+    Result = RtlCrt__vswprintf(Buffer, Format, Args);
     NT_VA_END(Args);
     return Result;
-}
-
-INT NTAPI RtlCrt__vswprintf(PWCHAR Buffer, PCWSTR Format, NT_VA_LIST Args)
-{
-    RtlpCrtCheckFormat(Buffer, 1, Format);
-    return RtlpVsnwprintf(Buffer, (SIZE_T)-1, Format, Args);
 }
 
 INT NTAPI RtlCrt__swprintf(PWCHAR Buffer, PCWSTR Format, ...)
