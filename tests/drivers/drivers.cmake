@@ -38,7 +38,7 @@ function(ntos_build_test_drivers)
       -Wl,--image-base,0x140000000 -Wl,--dynamicbase -Wl,--nxcompat -Wl,--file-alignment,0x200
       -Wl,--section-alignment,0x1000)
   set(_all)
-  foreach(_name ntdrv_echo ntdrv_timer ntdrv_filter ntdrv_missing)
+  foreach(_name ntdrv_echo ntdrv_timer ntdrv_filter ntdrv_missing ntdrv_observer)
     add_custom_command(
       OUTPUT ${_out}/${_name}.sys
       COMMAND ${CMAKE_COMMAND} -E make_directory ${_out}
