@@ -217,4 +217,33 @@ typedef struct _DRVTEST_OBSERVER_STATS {
 } DRVTEST_OBSERVER_STATS;
 #define DRVTEST_OBSERVER_OWN_CONTEXT 0x0b5e7c0dULL
 
+/* ---- ntdrv_seh.sys: service DrvSeh, structured exception handling in gcc-built code ------------- */
+#define DRVTEST_SEH_DEVICE L"\\Device\\DrvSeh"
+/* Input DRVTEST_SEH_PROBE: ProbeForRead(Address, Length, Alignment) inside the guarded scope. */
+#define IOCTL_SEH_PROBE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x940, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* A read through a null pointer in a routine called from the guarded scope. */
+#define IOCTL_SEH_NULL_READ CTL_CODE(FILE_DEVICE_UNKNOWN, 0x941, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Input ULONG status: ExRaiseStatus(status) two calls deep inside a scope that also has a
+ * termination handler (run by the unwind, AbnormalTermination TRUE). */
+#define IOCTL_SEH_RAISE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x942, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* The same scope left normally: the termination handler runs once, AbnormalTermination FALSE. */
+#define IOCTL_SEH_NORMAL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x943, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Every IOCTL outputs DRVTEST_SEH_RESULT. */
+
+typedef struct _DRVTEST_SEH_PROBE {
+    ULONG64 Address;
+    ULONG Length;
+    ULONG Alignment;
+} DRVTEST_SEH_PROBE;
+
+typedef struct _DRVTEST_SEH_RESULT {
+    ULONG Status;          /* the exception code the except block got (in RAX), or STATUS_SUCCESS */
+    ULONG FilterCalls;     /* the filter ran (once per caught exception) */
+    ULONG FilterCode;      /* ExceptionRecord->ExceptionCode seen by the filter */
+    ULONG FinallyCalls;    /* the termination handler ran */
+    ULONG FinallyAbnormal; /* its AbnormalTermination argument */
+    ULONG BodyCompleted;   /* the guarded code ran to its end (no exception) */
+    ULONG64 FaultAddress;  /* ExceptionInformation[1] of an access violation */
+} DRVTEST_SEH_RESULT;
+
 #endif

@@ -17,6 +17,10 @@
  *   stripping access from process and thread handles, callback objects (its
  *   own and \Callback\SetSystemTime), all registered in DriverEntry and
  *   removed by DriverUnload.
+ * - ntdrv_seh: mingw-w64's __try1/__except1 (and a termination handler in
+ *   the same .xdata form) in gcc-built code: ProbeForRead failures, a null
+ *   pointer read and ExRaiseStatus reach its filter through the kernel's
+ *   __C_specific_handler; the unwind runs its termination handler.
  * - ntdrv_missing: imports a routine ntos does not export; refused with
  *   STATUS_PROCEDURE_NOT_FOUND and a message naming it, DriverEntry never runs.
  *
@@ -38,6 +42,9 @@
 #include <ntos/obcallback.h>
 #include <ntos/ps.h>
 #include "drvtest.h"
+#if defined(NTOS_HOST) && !defined(NTOS_KTEST)
+#include "host.h"
+#endif
 
 #define DRV_TEST_TAG 0x54767244 /* 'DrvT': the test's own direct-I/O buffers */
 #define SERVICES L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\"
@@ -869,6 +876,94 @@ static void observer_sees_threads_images_handles_and_callbacks(void **state)
     drv_check_leaks(&m);
 }
 
+/* ---- ntdrv_seh --------------------------------------------------------------------------------- */
+
+static DRVTEST_SEH_RESULT seh_ioctl(HANDLE File, ULONG Code, PVOID In, ULONG InLength)
+{
+    DRVTEST_SEH_RESULT r;
+    ULONG_PTR info;
+    RtlZeroMemory(&r, sizeof(r));
+    assert_int_equal(drv_ioctl(File, Code, In, InLength, &r, sizeof(r), &info), STATUS_SUCCESS);
+    assert_int_equal(info, sizeof(r));
+    return r;
+}
+
+static DRVTEST_SEH_RESULT seh_probe(HANDLE File, ULONG64 Address, ULONG Length, ULONG Alignment)
+{
+    DRVTEST_SEH_PROBE p = {Address, Length, Alignment};
+    return seh_ioctl(File, IOCTL_SEH_PROBE, &p, sizeof(p));
+}
+
+static void seh_caught(const DRVTEST_SEH_RESULT *r, NTSTATUS Code)
+{
+    assert_int_equal(r->Status, (ULONG)Code);
+    assert_int_equal(r->FilterCalls, 1);
+    assert_int_equal(r->FilterCode, (ULONG)Code);
+    assert_int_equal(r->BodyCompleted, 0);
+}
+
+static void seh_driver_catches_faults_probes_and_raises(void **state)
+{
+    (void)state;
+#if defined(NTOS_HOST) && !defined(NTOS_KTEST)
+    /* CMocka installs its own fault handlers around each test: the driver's
+     * null read must reach the kernel's dispatcher instead. */
+    host_claim_fault_signals();
+#endif
+    DRV_MARK m = drv_mark();
+    HANDLE key = drv_service_create(L"DrvSeh", L"\\SystemRoot\\System32\\drivers\\ntdrv_seh.sys", 0, L"");
+    PDRIVER_OBJECT drv = drv_load(L"DrvSeh", "ntdrv_seh.sys");
+    HANDLE f = drv_open(DRVTEST_SEH_DEVICE);
+
+    /* ProbeForRead raises inside __try1: a system-space address, a misaligned one;
+     * an aligned user-range buffer and a zero length raise nothing. */
+    DRVTEST_SEH_RESULT r = seh_probe(f, 0xFFFFF80000000000ULL, 16, 4);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+    r = seh_probe(f, 0x10001, 8, 4);
+    seh_caught(&r, STATUS_DATATYPE_MISALIGNMENT);
+    r = seh_probe(f, 0x10000, 16, 4);
+    assert_int_equal(r.Status, (ULONG)STATUS_SUCCESS);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+    r = seh_probe(f, 0xFFFFF80000000000ULL, 0, 4);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+
+    /* A processor fault in a routine called from the guarded scope: the kernel
+     * unwinds through the faulting frame (its .pdata) to the __except1 target. */
+    r = seh_ioctl(f, IOCTL_SEH_NULL_READ, NULL, 0);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+    assert_int_equal(r.FaultAddress, 0);
+
+    /* ExRaiseStatus two frames down, inside a scope with a termination handler:
+     * the filter takes it, the unwind runs the handler (abnormal), then the end. */
+    NTSTATUS code = (NTSTATUS)0xE0001234;
+    r = seh_ioctl(f, IOCTL_SEH_RAISE, &code, sizeof(code));
+    seh_caught(&r, code);
+    assert_int_equal(r.FinallyCalls, 1);
+    assert_int_equal(r.FinallyAbnormal, 1);
+    code = STATUS_INSUFFICIENT_RESOURCES;
+    r = seh_ioctl(f, IOCTL_SEH_RAISE, &code, sizeof(code));
+    seh_caught(&r, STATUS_INSUFFICIENT_RESOURCES);
+    assert_int_equal(r.FinallyCalls, 1);
+    /* Left normally: the termination handler once, not abnormal, no filter. */
+    r = seh_ioctl(f, IOCTL_SEH_NORMAL, NULL, 0);
+    assert_int_equal(r.Status, STATUS_SUCCESS);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+    assert_int_equal(r.FinallyCalls, 1);
+    assert_int_equal(r.FinallyAbnormal, 0);
+    /* And the thread is fine afterwards: IRQL, a plain request. */
+    assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    r = seh_ioctl(f, IOCTL_SEH_NULL_READ, NULL, 0);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    drv_unload(drv);
+    drv_service_delete(key);
+    drv_check_leaks(&m);
+}
+
 /* ---- ntdrv_missing ----------------------------------------------------------------------------- */
 
 static char missing_text[2048];
@@ -924,6 +1019,7 @@ static const struct CMUnitTest driver_tests[] = {
     cmocka_unit_test(timer_pending_dpc_cancel_thread_workitem),
     cmocka_unit_test(filter_attaches_counts_and_detaches),
     cmocka_unit_test(observer_sees_threads_images_handles_and_callbacks),
+    cmocka_unit_test(seh_driver_catches_faults_probes_and_raises),
     cmocka_unit_test(missing_import_is_refused),
 };
 
