@@ -9,7 +9,7 @@
 # usual driver base 0x140000000 with DYNAMIC_BASE so the loader relocates it,
 # 512-byte file / 4 KB section alignment. Compile: no stack probes
 # (___chkstk_ms is a CRT routine), no stack protector (no __security_cookie
-# import), no .pdata/.xdata beyond what gcc needs.
+# import), no .pdata/.xdata beyond what gcc needs (except ntdrv_seh, below).
 #
 # Sets NTOS_TEST_DRIVERS (the .sys paths) and NTOS_TEST_DRIVERS_TARGET in the
 # caller's scope, or NTOS_TEST_DRIVERS_MISSING with the reason.
@@ -38,11 +38,15 @@ function(ntos_build_test_drivers)
       -Wl,--image-base,0x140000000 -Wl,--dynamicbase -Wl,--nxcompat -Wl,--file-alignment,0x200
       -Wl,--section-alignment,0x1000)
   set(_all)
-  foreach(_name ntdrv_echo ntdrv_timer ntdrv_filter ntdrv_missing)
+  # ntdrv_seh needs unwind data for every function (the kernel unwinds through
+  # them to its __try1 scopes) and each function in one .text piece (mingw-w64's
+  # __try1 switches back to .text after its .xdata): the later flags win.
+  set(_cflags_ntdrv_seh -fasynchronous-unwind-tables -fno-reorder-blocks-and-partition)
+  foreach(_name ntdrv_echo ntdrv_timer ntdrv_filter ntdrv_missing ntdrv_observer ntdrv_seh)
     add_custom_command(
       OUTPUT ${_out}/${_name}.sys
       COMMAND ${CMAKE_COMMAND} -E make_directory ${_out}
-      COMMAND ${NTOS_MINGW_CC} ${_cflags} -c ${_src}/${_name}.c -o ${_out}/${_name}.o
+      COMMAND ${NTOS_MINGW_CC} ${_cflags} ${_cflags_${_name}} -c ${_src}/${_name}.c -o ${_out}/${_name}.o
       COMMAND ${NTOS_MINGW_CC} ${_ldflags} -o ${_out}/${_name}.sys ${_out}/${_name}.o -lntoskrnl -lhal -lgcc
       DEPENDS ${_src}/${_name}.c ${_src}/drvtest.h
       COMMENT "mingw-w64: ${_name}.sys"

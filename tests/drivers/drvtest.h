@@ -132,4 +132,118 @@ typedef struct _DRVTEST_FILTER_STATS {
 /* tools/check_driver_imports.py and the test both expect exactly this name. */
 #define DRVTEST_MISSING_IMPORT "IoWMIRegistrationControl"
 
+/* ---- ntdrv_observer.sys: service DrvObserver --------------------------------------------------- */
+#define DRVTEST_OBSERVER_DEVICE L"\\Device\\DrvObserver"
+#define DRVTEST_OBSERVER_CALLBACK L"\\Callback\\DrvObserver" /* its own callback object */
+#define DRVTEST_OBSERVER_STANDARD_CALLBACK L"\\Callback\\SetSystemTime"
+#define DRVTEST_OBSERVER_ALTITUDE L"385210.5"
+#define DRVTEST_OBSERVER_TAG 0x7673624f /* 'Obsv' */
+/* Stripped by its Ob pre-operation callbacks from handles to the watched process and thread. */
+#define DRVTEST_OBSERVER_PROCESS_STRIP 0x0021 /* PROCESS_TERMINATE | PROCESS_VM_WRITE */
+#define DRVTEST_OBSERVER_THREAD_STRIP 0x0003  /* THREAD_TERMINATE | THREAD_SUSPEND_RESUME */
+#define DRVTEST_OBSERVER_MAX_THREADS 32
+#define DRVTEST_OBSERVER_MAX_IMAGES 4
+#define DRVTEST_OBSERVER_NAME_CHARS 64
+
+/* Creates a system thread, waits for it; then opens it again by pointer with
+ * THREAD_ALL_ACCESS (stripped by the callback). Output DRVTEST_OBSERVER_THREAD. */
+#define IOCTL_OBSERVER_THREAD CTL_CODE(FILE_DEVICE_UNKNOWN, 0x930, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Input ULONG64 process id; ZwOpenProcess(PROCESS_ALL_ACCESS) on it by CLIENT_ID. Output
+ * DRVTEST_OBSERVER_OPEN. */
+#define IOCTL_OBSERVER_OPEN_PROCESS CTL_CODE(FILE_DEVICE_UNKNOWN, 0x931, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Output DRVTEST_OBSERVER_STATS. */
+#define IOCTL_OBSERVER_QUERY CTL_CODE(FILE_DEVICE_UNKNOWN, 0x932, METHOD_BUFFERED, FILE_ANY_ACCESS)
+
+typedef struct _DRVTEST_OBSERVER_THREAD {
+    ULONG64 ProcessId;     /* CLIENT_ID from PsCreateSystemThread */
+    ULONG64 ThreadId;
+    ULONG64 SeenThreadId;  /* PsGetCurrentThreadId() in the thread */
+    ULONG64 SeenProcessId; /* PsGetCurrentProcessId() in the thread */
+    ULONG64 CallerThreadId;
+    ULONG WaitStatus;      /* ZwWaitForSingleObject on the thread handle */
+    ULONG ReopenStatus;    /* ObOpenObjectByPointer(THREAD_ALL_ACCESS) */
+    ULONG ReopenGranted;   /* its GrantedAccess (ZwQueryObject ObjectBasicInformation) */
+    ULONG ThreadPreOps;    /* thread pre/post callbacks on this thread during the IOCTL */
+    ULONG ThreadPostOps;
+    ULONG ThreadPostGranted;
+} DRVTEST_OBSERVER_THREAD;
+
+typedef struct _DRVTEST_OBSERVER_OPEN {
+    ULONG OpenStatus;     /* ZwOpenProcess */
+    ULONG Granted;        /* ZwQueryObject ObjectBasicInformation GrantedAccess */
+    ULONG ReferenceStatus; /* ObReferenceObjectByHandle(*PsProcessType) */
+    ULONG64 ReferencedId; /* PsGetProcessId of the object it referenced */
+    ULONG PreOps;         /* process pre/post callbacks on the watched process */
+    ULONG PostOps;
+    ULONG PreOriginal;    /* OriginalDesiredAccess the pre callback saw */
+    ULONG PreKernelHandle;
+    ULONG PostGranted;    /* GrantedAccess the post callback saw */
+    ULONG PostStatus;
+} DRVTEST_OBSERVER_OPEN;
+
+typedef struct _DRVTEST_OBSERVER_THREAD_EVENT {
+    ULONG64 ProcessId;
+    ULONG64 ThreadId;
+    ULONG Create;
+    ULONG Reserved;
+} DRVTEST_OBSERVER_THREAD_EVENT;
+
+typedef struct _DRVTEST_OBSERVER_IMAGE {
+    ULONG64 ProcessId;
+    ULONG64 ImageBase;
+    ULONG64 ImageSize;
+    ULONG SystemModeImage;
+    ULONG NameChars;
+    WCHAR Name[DRVTEST_OBSERVER_NAME_CHARS]; /* FullImageName, truncated */
+} DRVTEST_OBSERVER_IMAGE;
+
+typedef struct _DRVTEST_OBSERVER_STATS {
+    ULONG ThreadEvents;   /* total thread notifications */
+    ULONG ThreadRecorded; /* entries in Threads (the first MAX) */
+    DRVTEST_OBSERVER_THREAD_EVENT Threads[DRVTEST_OBSERVER_MAX_THREADS];
+    ULONG ImageLoads;
+    ULONG ImagesRecorded;
+    DRVTEST_OBSERVER_IMAGE Images[DRVTEST_OBSERVER_MAX_IMAGES];
+    ULONG ProcessCreates; /* process notify (Ex) calls with and without CreateInfo */
+    ULONG ProcessExits;
+    ULONG OwnCallbacks;   /* \Callback\DrvObserver notifications */
+    ULONG64 OwnArgument1;
+    ULONG64 OwnArgument2;
+    ULONG64 OwnContext;   /* the CallbackContext given to ExRegisterCallback */
+    ULONG StandardCallbacks; /* \Callback\SetSystemTime notifications */
+    ULONG EntryIrql;
+    ULONG NotifyIrqlErrors; /* a notify routine ran above PASSIVE_LEVEL */
+    ULONG RegisterStatus[6]; /* DriverEntry: thread, image, process Ex, Ob, own callback, standard callback */
+} DRVTEST_OBSERVER_STATS;
+#define DRVTEST_OBSERVER_OWN_CONTEXT 0x0b5e7c0dULL
+
+/* ---- ntdrv_seh.sys: service DrvSeh, structured exception handling in gcc-built code ------------- */
+#define DRVTEST_SEH_DEVICE L"\\Device\\DrvSeh"
+/* Input DRVTEST_SEH_PROBE: ProbeForRead(Address, Length, Alignment) inside the guarded scope. */
+#define IOCTL_SEH_PROBE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x940, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* A read through a null pointer in a routine called from the guarded scope. */
+#define IOCTL_SEH_NULL_READ CTL_CODE(FILE_DEVICE_UNKNOWN, 0x941, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Input ULONG status: ExRaiseStatus(status) two calls deep inside a scope that also has a
+ * termination handler (run by the unwind, AbnormalTermination TRUE). */
+#define IOCTL_SEH_RAISE CTL_CODE(FILE_DEVICE_UNKNOWN, 0x942, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* The same scope left normally: the termination handler runs once, AbnormalTermination FALSE. */
+#define IOCTL_SEH_NORMAL CTL_CODE(FILE_DEVICE_UNKNOWN, 0x943, METHOD_BUFFERED, FILE_ANY_ACCESS)
+/* Every IOCTL outputs DRVTEST_SEH_RESULT. */
+
+typedef struct _DRVTEST_SEH_PROBE {
+    ULONG64 Address;
+    ULONG Length;
+    ULONG Alignment;
+} DRVTEST_SEH_PROBE;
+
+typedef struct _DRVTEST_SEH_RESULT {
+    ULONG Status;          /* the exception code the except block got (in RAX), or STATUS_SUCCESS */
+    ULONG FilterCalls;     /* the filter ran (once per caught exception) */
+    ULONG FilterCode;      /* ExceptionRecord->ExceptionCode seen by the filter */
+    ULONG FinallyCalls;    /* the termination handler ran */
+    ULONG FinallyAbnormal; /* its AbnormalTermination argument */
+    ULONG BodyCompleted;   /* the guarded code ran to its end (no exception) */
+    ULONG64 FaultAddress;  /* ExceptionInformation[1] of an access violation */
+} DRVTEST_SEH_RESULT;
+
 #endif

@@ -13,6 +13,14 @@
  *   events, work items.
  * - ntdrv_filter: attaches above \Device\DrvEcho, sees and counts its
  *   traffic, detaches on unload.
+ * - ntdrv_observer: thread, image and process notify routines, Ob callbacks
+ *   stripping access from process and thread handles, callback objects (its
+ *   own and \Callback\SetSystemTime), all registered in DriverEntry and
+ *   removed by DriverUnload.
+ * - ntdrv_seh: mingw-w64's __try1/__except1 (and a termination handler in
+ *   the same .xdata form) in gcc-built code: ProbeForRead failures, a null
+ *   pointer read and ExRaiseStatus reach its filter through the kernel's
+ *   __C_specific_handler; the unwind runs its termination handler.
  * - ntdrv_missing: imports a routine ntos does not export; refused with
  *   STATUS_PROCEDURE_NOT_FOUND and a message naming it, DriverEntry never runs.
  *
@@ -27,11 +35,16 @@
 #include "../io/io_obj_test.h"
 #include <ntos/cm.h>
 #include <ntos/dbg.h>
+#include <ntos/ex_callback.h>
 #include <ntos/ex_objects.h>
 #include <ntos/ldr.h>
 #include <ntos/ob.h>
+#include <ntos/obcallback.h>
 #include <ntos/ps.h>
 #include "drvtest.h"
+#if defined(NTOS_HOST) && !defined(NTOS_KTEST)
+#include "host.h"
+#endif
 
 #define DRV_TEST_TAG 0x54767244 /* 'DrvT': the test's own direct-I/O buffers */
 #define SERVICES L"\\Registry\\Machine\\System\\CurrentControlSet\\Services\\"
@@ -130,6 +143,7 @@ static ULONG drv_module_count(void)
 }
 
 static const ULONG drv_tags[] = {DRVTEST_ECHO_TAG, DRVTEST_ECHO_CHUNK_TAG, DRVTEST_TIMER_TAG, DRVTEST_FILTER_TAG,
+                                 DRVTEST_OBSERVER_TAG,
                                  IOP_IRP_TAG, IOP_BUFFER_TAG};
 
 typedef struct {
@@ -702,6 +716,254 @@ static void filter_attaches_counts_and_detaches(void **state)
     drv_check_leaks(&m);
 }
 
+/* ---- ntdrv_observer ---------------------------------------------------------------------------- */
+
+static DRVTEST_OBSERVER_STATS observer_stats(HANDLE File)
+{
+    DRVTEST_OBSERVER_STATS st;
+    ULONG_PTR info;
+    assert_int_equal(drv_ioctl(File, IOCTL_OBSERVER_QUERY, NULL, 0, &st, sizeof(st), &info), STATUS_SUCCESS);
+    assert_int_equal(info, sizeof(st));
+    return st;
+}
+
+static NTSTATUS observer_notify(PCWSTR Name, PVOID Argument1, PVOID Argument2)
+{
+    UNICODE_STRING us;
+    OBJECT_ATTRIBUTES oa;
+    PCALLBACK_OBJECT cb;
+    drv_us(&us, Name);
+    InitializeObjectAttributes(&oa, &us, OBJ_CASE_INSENSITIVE, NULL, NULL);
+    NTSTATUS status = ExCreateCallback(&cb, &oa, FALSE, FALSE);
+    if (!NT_SUCCESS(status))
+        return status;
+    ExNotifyCallback(cb, Argument1, Argument2);
+    ObDereferenceObject(cb);
+    return STATUS_SUCCESS;
+}
+
+static OB_PREOP_CALLBACK_STATUS NTAPI observer_probe_pre(PVOID Context, POB_PRE_OPERATION_INFORMATION Info)
+{
+    (void)Context;
+    (void)Info;
+    return OB_PREOP_SUCCESS;
+}
+
+static void observer_sees_threads_images_handles_and_callbacks(void **state)
+{
+    (void)state;
+    DRV_MARK m = drv_mark();
+    HANDLE okey = drv_service_create(L"DrvObserver", L"\\SystemRoot\\System32\\drivers\\ntdrv_observer.sys", 0, L"");
+    PDRIVER_OBJECT obs = drv_load(L"DrvObserver", "ntdrv_observer.sys");
+    HANDLE f = drv_open(DRVTEST_OBSERVER_DEVICE);
+    DRVTEST_OBSERVER_STATS st = observer_stats(f);
+    for (ULONG i = 0; i < RTL_NUMBER_OF(st.RegisterStatus); i++)
+        assert_int_equal(st.RegisterStatus[i], STATUS_SUCCESS);
+    assert_int_equal(st.EntryIrql, PASSIVE_LEVEL);
+    /* Its own load came before its image routine existed. */
+    ULONG images0 = st.ImageLoads, recorded0 = st.ImagesRecorded;
+
+    /* Load-image notify: another driver's image, named as the loader lists it,
+     * system-mode, process id 0, at the base its driver object reports. */
+    HANDLE key = drv_service_create(L"DrvEcho", L"\\SystemRoot\\System32\\drivers\\ntdrv_echo.sys", 3, L"o");
+    PDRIVER_OBJECT echo = drv_load(L"DrvEcho", "ntdrv_echo.sys");
+    st = observer_stats(f);
+    assert_int_equal(st.ImageLoads, images0 + 1);
+    assert_true(recorded0 < DRVTEST_OBSERVER_MAX_IMAGES);
+    assert_int_equal(st.ImagesRecorded, recorded0 + 1);
+    const DRVTEST_OBSERVER_IMAGE *im = &st.Images[recorded0];
+    static const WCHAR expected[] = L"\\SystemRoot\\System32\\Drivers\\DrvEcho.sys";
+    assert_int_equal(im->NameChars, RTL_NUMBER_OF(expected) - 1);
+    assert_memory_equal(im->Name, expected, sizeof(expected) - sizeof(WCHAR));
+    assert_int_equal(im->ProcessId, 0);
+    assert_int_equal(im->SystemModeImage, 1);
+    assert_int_equal(im->ImageBase, (ULONG64)(ULONG_PTR)echo->DriverStart);
+    assert_int_equal(im->ImageSize, echo->DriverSize);
+    drv_unload(echo);
+    drv_service_delete(key);
+
+    /* Thread notify: exactly one create and one exit for the driver's thread,
+     * create first, both with the ids PsCreateSystemThread returned. */
+    DRVTEST_OBSERVER_THREAD t;
+    ULONG_PTR info;
+    ULONG before = observer_stats(f).ThreadRecorded;
+    assert_int_equal(drv_ioctl(f, IOCTL_OBSERVER_THREAD, NULL, 0, &t, sizeof(t), &info), STATUS_SUCCESS);
+    assert_int_equal(info, sizeof(t));
+    assert_int_equal(t.WaitStatus, STATUS_SUCCESS);
+    assert_int_equal(t.SeenThreadId, t.ThreadId);
+    assert_int_equal(t.SeenProcessId, t.ProcessId);
+    assert_int_equal(t.ProcessId, (ULONG64)(ULONG_PTR)PsGetProcessId(PsInitialSystemProcess));
+    assert_int_not_equal(t.ThreadId, t.CallerThreadId);
+    st = observer_stats(f);
+    assert_true(st.ThreadRecorded < DRVTEST_OBSERVER_MAX_THREADS);
+    LONG created = -1, exited = -1;
+    for (ULONG i = before; i < st.ThreadRecorded; i++) {
+        if (st.Threads[i].ThreadId != t.ThreadId)
+            continue;
+        assert_int_equal(st.Threads[i].ProcessId, t.ProcessId);
+        if (st.Threads[i].Create) {
+            assert_int_equal(created, -1);
+            created = (LONG)i;
+        } else {
+            assert_int_equal(exited, -1);
+            exited = (LONG)i;
+        }
+    }
+    assert_true(created >= 0);
+    assert_true(exited > created);
+    assert_int_equal(st.NotifyIrqlErrors, 0);
+    /* Ob thread callback: the second handle lost what the pre routine stripped. */
+    assert_int_equal(t.ReopenStatus, STATUS_SUCCESS);
+    assert_int_equal(t.ThreadPreOps, 1);
+    assert_int_equal(t.ThreadPostOps, 1);
+    assert_int_equal(t.ReopenGranted, THREAD_ALL_ACCESS & ~DRVTEST_OBSERVER_THREAD_STRIP);
+    assert_int_equal(t.ThreadPostGranted, THREAD_ALL_ACCESS & ~DRVTEST_OBSERVER_THREAD_STRIP);
+
+    /* Ob process callback: ZwOpenProcess(PROCESS_ALL_ACCESS) on the System process by id. */
+    ULONG64 pid = (ULONG64)(ULONG_PTR)PsGetProcessId(PsInitialSystemProcess);
+    DRVTEST_OBSERVER_OPEN o;
+    assert_int_equal(drv_ioctl(f, IOCTL_OBSERVER_OPEN_PROCESS, &pid, sizeof(pid), &o, sizeof(o), &info),
+                     STATUS_SUCCESS);
+    assert_int_equal(info, sizeof(o));
+    assert_int_equal(o.OpenStatus, STATUS_SUCCESS);
+    assert_int_equal(o.PreOps, 1);
+    assert_int_equal(o.PostOps, 1);
+    assert_int_equal(o.PreOriginal, PROCESS_ALL_ACCESS);
+    assert_int_equal(o.PreKernelHandle, 1);
+    assert_int_equal(o.PostStatus, STATUS_SUCCESS);
+    assert_int_equal(o.PostGranted, PROCESS_ALL_ACCESS & ~DRVTEST_OBSERVER_PROCESS_STRIP);
+    assert_int_equal(o.Granted, PROCESS_ALL_ACCESS & ~DRVTEST_OBSERVER_PROCESS_STRIP);
+    assert_int_equal(o.ReferenceStatus, STATUS_SUCCESS);
+    assert_int_equal(o.ReferencedId, pid);
+    /* An id no process has. */
+    ULONG64 bogus = 0x7FFFFFF0;
+    assert_int_equal(drv_ioctl(f, IOCTL_OBSERVER_OPEN_PROCESS, &bogus, sizeof(bogus), &o, sizeof(o), NULL),
+                     STATUS_INVALID_PARAMETER);
+
+    /* Callback objects: its own (with the context it registered) and a standard one. */
+    ULONG standard0 = observer_stats(f).StandardCallbacks;
+    assert_int_equal(observer_notify(DRVTEST_OBSERVER_CALLBACK, (PVOID)0x11, (PVOID)0x22), STATUS_SUCCESS);
+    assert_int_equal(observer_notify(DRVTEST_OBSERVER_STANDARD_CALLBACK, NULL, NULL), STATUS_SUCCESS);
+    st = observer_stats(f);
+    assert_int_equal(st.OwnCallbacks, 1);
+    assert_int_equal(st.OwnArgument1, 0x11);
+    assert_int_equal(st.OwnArgument2, 0x22);
+    assert_int_equal(st.OwnContext, DRVTEST_OBSERVER_OWN_CONTEXT);
+    assert_int_equal(st.StandardCallbacks, standard0 + 1);
+    /* No process was created or ended. */
+    assert_int_equal(st.ProcessCreates, 0);
+    assert_int_equal(st.ProcessExits, 0);
+
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    drv_unload(obs);
+    drv_service_delete(okey);
+
+    /* Everything it registered is gone: its callback object (temporary, named),
+     * its altitude, and the standard callback, thread and image routines no
+     * longer call into the unloaded image. */
+    assert_int_equal(observer_notify(DRVTEST_OBSERVER_CALLBACK, NULL, NULL), STATUS_OBJECT_NAME_NOT_FOUND);
+    assert_int_equal(observer_notify(DRVTEST_OBSERVER_STANDARD_CALLBACK, NULL, NULL), STATUS_SUCCESS);
+    OB_OPERATION_REGISTRATION op = {&PsProcessType, OB_OPERATION_HANDLE_CREATE, observer_probe_pre, NULL};
+    OB_CALLBACK_REGISTRATION reg = {OB_FLT_REGISTRATION_VERSION, 1, {0, 0, NULL}, NULL, &op};
+    PVOID handle = NULL;
+    drv_us(&reg.Altitude, DRVTEST_OBSERVER_ALTITUDE);
+    assert_int_equal(ObRegisterCallbacks(&reg, &handle), STATUS_SUCCESS);
+    ObUnRegisterCallbacks(handle);
+    key = drv_service_create(L"DrvEcho", L"\\SystemRoot\\System32\\drivers\\ntdrv_echo.sys", 3, L"o");
+    echo = drv_load(L"DrvEcho", "ntdrv_echo.sys");
+    drv_unload(echo);
+    drv_service_delete(key);
+    drv_check_leaks(&m);
+}
+
+/* ---- ntdrv_seh --------------------------------------------------------------------------------- */
+
+static DRVTEST_SEH_RESULT seh_ioctl(HANDLE File, ULONG Code, PVOID In, ULONG InLength)
+{
+    DRVTEST_SEH_RESULT r;
+    ULONG_PTR info;
+    RtlZeroMemory(&r, sizeof(r));
+    assert_int_equal(drv_ioctl(File, Code, In, InLength, &r, sizeof(r), &info), STATUS_SUCCESS);
+    assert_int_equal(info, sizeof(r));
+    return r;
+}
+
+static DRVTEST_SEH_RESULT seh_probe(HANDLE File, ULONG64 Address, ULONG Length, ULONG Alignment)
+{
+    DRVTEST_SEH_PROBE p = {Address, Length, Alignment};
+    return seh_ioctl(File, IOCTL_SEH_PROBE, &p, sizeof(p));
+}
+
+static void seh_caught(const DRVTEST_SEH_RESULT *r, NTSTATUS Code)
+{
+    assert_int_equal(r->Status, (ULONG)Code);
+    assert_int_equal(r->FilterCalls, 1);
+    assert_int_equal(r->FilterCode, (ULONG)Code);
+    assert_int_equal(r->BodyCompleted, 0);
+}
+
+static void seh_driver_catches_faults_probes_and_raises(void **state)
+{
+    (void)state;
+#if defined(NTOS_HOST) && !defined(NTOS_KTEST)
+    /* CMocka installs its own fault handlers around each test: the driver's
+     * null read must reach the kernel's dispatcher instead. */
+    host_claim_fault_signals();
+#endif
+    DRV_MARK m = drv_mark();
+    HANDLE key = drv_service_create(L"DrvSeh", L"\\SystemRoot\\System32\\drivers\\ntdrv_seh.sys", 0, L"");
+    PDRIVER_OBJECT drv = drv_load(L"DrvSeh", "ntdrv_seh.sys");
+    HANDLE f = drv_open(DRVTEST_SEH_DEVICE);
+
+    /* ProbeForRead raises inside __try1: a system-space address, a misaligned one;
+     * an aligned user-range buffer and a zero length raise nothing. */
+    DRVTEST_SEH_RESULT r = seh_probe(f, 0xFFFFF80000000000ULL, 16, 4);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+    r = seh_probe(f, 0x10001, 8, 4);
+    seh_caught(&r, STATUS_DATATYPE_MISALIGNMENT);
+    r = seh_probe(f, 0x10000, 16, 4);
+    assert_int_equal(r.Status, (ULONG)STATUS_SUCCESS);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+    r = seh_probe(f, 0xFFFFF80000000000ULL, 0, 4);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+
+    /* A processor fault in a routine called from the guarded scope: the kernel
+     * unwinds through the faulting frame (its .pdata) to the __except1 target. */
+    r = seh_ioctl(f, IOCTL_SEH_NULL_READ, NULL, 0);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+    assert_int_equal(r.FaultAddress, 0);
+
+    /* ExRaiseStatus two frames down, inside a scope with a termination handler:
+     * the filter takes it, the unwind runs the handler (abnormal), then the end. */
+    NTSTATUS code = (NTSTATUS)0xE0001234;
+    r = seh_ioctl(f, IOCTL_SEH_RAISE, &code, sizeof(code));
+    seh_caught(&r, code);
+    assert_int_equal(r.FinallyCalls, 1);
+    assert_int_equal(r.FinallyAbnormal, 1);
+    code = STATUS_INSUFFICIENT_RESOURCES;
+    r = seh_ioctl(f, IOCTL_SEH_RAISE, &code, sizeof(code));
+    seh_caught(&r, STATUS_INSUFFICIENT_RESOURCES);
+    assert_int_equal(r.FinallyCalls, 1);
+    /* Left normally: the termination handler once, not abnormal, no filter. */
+    r = seh_ioctl(f, IOCTL_SEH_NORMAL, NULL, 0);
+    assert_int_equal(r.Status, STATUS_SUCCESS);
+    assert_int_equal(r.FilterCalls, 0);
+    assert_int_equal(r.BodyCompleted, 1);
+    assert_int_equal(r.FinallyCalls, 1);
+    assert_int_equal(r.FinallyAbnormal, 0);
+    /* And the thread is fine afterwards: IRQL, a plain request. */
+    assert_int_equal(KeGetCurrentIrql(), PASSIVE_LEVEL);
+    r = seh_ioctl(f, IOCTL_SEH_NULL_READ, NULL, 0);
+    seh_caught(&r, STATUS_ACCESS_VIOLATION);
+
+    assert_int_equal(ZwClose(f), STATUS_SUCCESS);
+    drv_unload(drv);
+    drv_service_delete(key);
+    drv_check_leaks(&m);
+}
+
 /* ---- ntdrv_missing ----------------------------------------------------------------------------- */
 
 static char missing_text[2048];
@@ -756,6 +1018,8 @@ static const struct CMUnitTest driver_tests[] = {
     cmocka_unit_test(echo_zw_load_and_unload),
     cmocka_unit_test(timer_pending_dpc_cancel_thread_workitem),
     cmocka_unit_test(filter_attaches_counts_and_detaches),
+    cmocka_unit_test(observer_sees_threads_images_handles_and_callbacks),
+    cmocka_unit_test(seh_driver_catches_faults_probes_and_raises),
     cmocka_unit_test(missing_import_is_refused),
 };
 
