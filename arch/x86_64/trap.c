@@ -3,12 +3,13 @@
  * and the trap details; interrupts run their kernel upcall at the vector's
  * IRQL (vector >> 4).
  *
- * Interrupt protocol (see arch.h): save the IRQL (CR8), raise to the
- * vector's level, send the EOI (before the upcall, so a context switch out
- * of the interrupt path leaves no interrupt in service: CR8 alone keeps
- * equal and lower levels out), enable interrupts, run the upcall, then lower
- * back, which delivers pending software interrupts (the DISPATCH_LEVEL one
- * is where the scheduler switches threads), and return.
+ * Interrupt protocol (see arch.h): save the IRQL (CR8, in the trap frame's
+ * PreviousIrql), raise to the vector's level, send the EOI (before the
+ * upcall, so a context switch out of the interrupt path leaves no interrupt
+ * in service: CR8 alone keeps equal and lower levels out), enable
+ * interrupts, run the upcall, then lower back to PreviousIrql, which
+ * delivers pending software interrupts (the DISPATCH_LEVEL one is where the
+ * scheduler switches threads), and return.
  *
  * Trap frames are the Windows x64 KTRAP_FRAME (include/ntos/ktrap.h), with the
  * vector and r12-r15 in the KTRAP_EXTENSION the entry path pushes below it.
@@ -172,8 +173,8 @@ static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf, PKTRAP_EXTENSION
     KIRQL irql = arch_get_irql();
     x86_print("\n*** kernel-mode exception %llu (%s) on processor %u at IRQL %u\n", vector,
               exception_name(vector), KeGetCurrentProcessorIndex(), irql);
-    x86_print("RIP %016llx  error code %llx  faulting address %016llx  trap frame %p\n", Tf->Rip, Tf->ErrorCode,
-              cr2, (void *)Tf);
+    x86_print("RIP %016llx  error code %llx  faulting address %016llx  trap frame %016llx\n", Tf->Rip, Tf->ErrorCode,
+              cr2, (ULONG64)(ULONG_PTR)Tf);
     x86_print("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n", Tf->Rax, Tf->Rbx, Tf->Rcx, Tf->Rdx);
     x86_print("RSI %016llx RDI %016llx RBP %016llx RSP %016llx\n", Tf->Rsi, Tf->Rdi, Tf->Rbp, Tf->Rsp);
     x86_print("R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n", Tf->R8, Tf->R9, Tf->R10, Tf->R11);
