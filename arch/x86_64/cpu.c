@@ -278,15 +278,16 @@ void x86_interrupt_exit(KIRQL Saved)
     set_pcr_irql(Saved);
 }
 
-/* The APC (0x1F) and DISPATCH (0x2F) vectors, from x86_trap_dispatch. The
- * APIC delivered it, so CR8 was below the level: raise to it, EOI, and run
- * the upcall unless the request was cancelled meanwhile. The upcall may
- * switch threads; the interrupted thread finishes this frame when it runs
- * again, on whatever processor, and restores its own saved IRQL there. */
-void x86_software_interrupt(ULONG Vector)
+/* The APC (0x1F) and DISPATCH (0x2F) vectors, from x86_trap_dispatch with
+ * the IRQL the trap frame recorded (PreviousIrql). The APIC delivered it, so
+ * CR8 was below the level: raise to it, EOI, and run the upcall unless the
+ * request was cancelled meanwhile. The upcall may switch threads; the
+ * interrupted thread finishes this frame when it runs again, on whatever
+ * processor, and restores its own saved IRQL there. */
+void x86_software_interrupt(ULONG Vector, KIRQL Saved)
 {
     KIRQL level = (KIRQL)(Vector >> 4);
-    KIRQL saved = (KIRQL)read_cr8();
+    KIRQL saved = Saved;
     write_cr8(level);
     set_pcr_irql(level);
     x86_apic_eoi();

@@ -1,12 +1,55 @@
 /*
- * Interrupt and exception entry: one stub per vector pushes a dummy error
- * code where the processor pushes none, then the vector, then the general
- * registers, giving the KTRAP_FRAME of x86.h, and calls x86_trap_dispatch
- * with it. The frame is 16-byte aligned at the call (the processor aligns
- * RSP before pushing its 5-word frame; 2 + 15 words follow), as the ABI
- * requires. Everything runs in ring 0 with the kernel's GS base, so there is
- * no swapgs yet.
+ * Interrupt and exception entry: every vector's stub leaves the processor's
+ * frame (with a zero pushed as error code where the processor pushes none)
+ * and the interrupted rbp directly below it, so the common path finds the
+ * KTRAP_FRAME's base (include/ntos/ktrap.h) at a fixed 0x158 below: the
+ * documented Windows x64 layout, whose ErrorCode..SegSs tail is exactly the
+ * processor's frame and whose Rbp slot sits right under it. The stub passes
+ * its vector in rbp (already saved). The common path stores the volatile
+ * registers and rbx/rsi/rdi in their KTRAP_FRAME slots and pushes a
+ * KTRAP_EXTENSION below the frame (vector, r12-r15; Windows keeps r12-r15 in
+ * a KEXCEPTION_FRAME), then calls x86_trap_dispatch(TrapFrame, Extension)
+ * with rbp restored to the interrupted one, so frame-pointer backtraces from
+ * the handler continue into the interrupted code. On return every register
+ * is reloaded from the frame and extension, which a handler may have edited
+ * (exception dispatch resuming a modified CONTEXT), and iretq resumes at the
+ * frame's Rip/Rsp.
+ *
+ * Alignment: the processor aligns RSP to 16 before pushing its 5-word frame;
+ * with the error code that is 48 bytes, the frame base is 0x160 below that
+ * (16-byte aligned) and the extension is 0x30, so RSP is 16-byte aligned at
+ * the call as the ABI requires. Everything runs in ring 0 with the kernel's
+ * GS base, so there is no swapgs yet (PreviousMode is KernelMode).
  */
+#define TF_SIZE           0x190
+#define TF_PREVIOUS_MODE  0x28   /* PreviousMode, PreviousIrql, FaultIndicator, ExceptionActive, MxCsr */
+#define TF_RAX            0x30
+#define TF_RCX            0x38
+#define TF_RDX            0x40
+#define TF_R8             0x48
+#define TF_R9             0x50
+#define TF_R10            0x58
+#define TF_R11            0x60
+#define TF_FAULT_ADDRESS  0xD0
+#define TF_SEG_DS         0x130
+#define TF_SEG_ES         0x132
+#define TF_SEG_FS         0x134
+#define TF_SEG_GS         0x136
+#define TF_TRAP_FRAME     0x138
+#define TF_RBX            0x140
+#define TF_RDI            0x148
+#define TF_RSI            0x150
+#define TF_RBP            0x158
+#define TF_RIP            0x168
+#define TF_RSP            0x180
+#define TX_SIZE           0x30   /* KTRAP_EXTENSION */
+#define TX_VECTOR         0x00
+#define TX_R12            0x08
+#define TX_R13            0x10
+#define TX_R14            0x18
+#define TX_R15            0x20
+#define TX_RESERVED       0x28
+
     .text
 
 .macro TRAP_STUB vector, has_error
@@ -16,7 +59,8 @@ x86_trap_stub_\vector:
     .if \has_error == 0
     pushq $0
     .endif
-    pushq $\vector
+    pushq %rbp
+    movl $\vector, %ebp
     jmp x86_trap_common
 .endm
 
@@ -49,44 +93,66 @@ x86_isa_stubs:
 
     .type x86_trap_common, @function
 x86_trap_common:
+    /* CFA: the top of the KTRAP_FRAME (just above SegSs); the interrupted
+     * rip, rsp and rbp are in the frame. */
     .cfi_startproc simple
     .cfi_signal_frame
-    .cfi_def_cfa rsp, 7 * 8
-    pushq %r15
-    pushq %r14
-    pushq %r13
-    pushq %r12
-    pushq %r11
-    pushq %r10
-    pushq %r9
-    pushq %r8
-    pushq %rbp
-    pushq %rdi
-    pushq %rsi
-    pushq %rdx
-    pushq %rcx
-    pushq %rbx
-    pushq %rax
-    .cfi_adjust_cfa_offset 15 * 8
+    .cfi_def_cfa rsp, TF_SIZE - TF_RBP
+    .cfi_offset rip, TF_RIP - TF_SIZE
+    .cfi_offset rsp, TF_RSP - TF_SIZE
+    .cfi_offset rbp, TF_RBP - TF_SIZE
+    subq $TF_RBP, %rsp
+    .cfi_adjust_cfa_offset TF_RBP
+    movq %rax, TF_RAX(%rsp)
+    movq %rcx, TF_RCX(%rsp)
+    movq %rdx, TF_RDX(%rsp)
+    movq %r8, TF_R8(%rsp)
+    movq %r9, TF_R9(%rsp)
+    movq %r10, TF_R10(%rsp)
+    movq %r11, TF_R11(%rsp)
+    movq %rbx, TF_RBX(%rsp)
+    movq %rdi, TF_RDI(%rsp)
+    movq %rsi, TF_RSI(%rsp)
+    /* Clear the mode/IRQL/MxCsr word, FaultAddress and TrapFrame (x86_trap_dispatch fills what applies). */
+    movq $0, TF_PREVIOUS_MODE(%rsp)
+    movq $0, TF_FAULT_ADDRESS(%rsp)
+    movq $0, TF_TRAP_FRAME(%rsp)
+    movw %ds, TF_SEG_DS(%rsp)
+    movw %es, TF_SEG_ES(%rsp)
+    movw %fs, TF_SEG_FS(%rsp)
+    movw %gs, TF_SEG_GS(%rsp)
+    subq $TX_SIZE, %rsp
+    .cfi_adjust_cfa_offset TX_SIZE
+    movq %rbp, TX_VECTOR(%rsp)
+    movq %r12, TX_R12(%rsp)
+    movq %r13, TX_R13(%rsp)
+    movq %r14, TX_R14(%rsp)
+    movq %r15, TX_R15(%rsp)
+    movq $0, TX_RESERVED(%rsp)
+    movq TX_SIZE + TF_RBP(%rsp), %rbp
     cld
-    movq %rsp, %rdi
+    leaq TX_SIZE(%rsp), %rdi
+    movq %rsp, %rsi
     call x86_trap_dispatch
-    popq %rax
-    popq %rbx
-    popq %rcx
-    popq %rdx
-    popq %rsi
-    popq %rdi
-    popq %rbp
-    popq %r8
-    popq %r9
-    popq %r10
-    popq %r11
-    popq %r12
-    popq %r13
-    popq %r14
-    popq %r15
-    addq $16, %rsp
+    movq TX_R12(%rsp), %r12
+    movq TX_R13(%rsp), %r13
+    movq TX_R14(%rsp), %r14
+    movq TX_R15(%rsp), %r15
+    addq $TX_SIZE, %rsp
+    .cfi_adjust_cfa_offset -TX_SIZE
+    movq TF_RAX(%rsp), %rax
+    movq TF_RCX(%rsp), %rcx
+    movq TF_RDX(%rsp), %rdx
+    movq TF_R8(%rsp), %r8
+    movq TF_R9(%rsp), %r9
+    movq TF_R10(%rsp), %r10
+    movq TF_R11(%rsp), %r11
+    movq TF_RBX(%rsp), %rbx
+    movq TF_RDI(%rsp), %rdi
+    movq TF_RSI(%rsp), %rsi
+    movq TF_RBP(%rsp), %rbp
+    addq $TF_RIP, %rsp          /* past the error code, to the processor's frame */
+    .cfi_adjust_cfa_offset -TF_RIP
     iretq
     .cfi_endproc
     .size x86_trap_common, .-x86_trap_common

@@ -3,12 +3,16 @@
  * and the trap details; interrupts run their kernel upcall at the vector's
  * IRQL (vector >> 4).
  *
- * Interrupt protocol (see arch.h): save the IRQL (CR8), raise to the
- * vector's level, send the EOI (before the upcall, so a context switch out
- * of the interrupt path leaves no interrupt in service: CR8 alone keeps
- * equal and lower levels out), enable interrupts, run the upcall, then lower
- * back, which delivers pending software interrupts (the DISPATCH_LEVEL one
- * is where the scheduler switches threads), and return.
+ * Interrupt protocol (see arch.h): save the IRQL (CR8, in the trap frame's
+ * PreviousIrql), raise to the vector's level, send the EOI (before the
+ * upcall, so a context switch out of the interrupt path leaves no interrupt
+ * in service: CR8 alone keeps equal and lower levels out), enable
+ * interrupts, run the upcall, then lower back to PreviousIrql, which
+ * delivers pending software interrupts (the DISPATCH_LEVEL one is where the
+ * scheduler switches threads), and return.
+ *
+ * Trap frames are the Windows x64 KTRAP_FRAME (include/ntos/ktrap.h), with the
+ * vector and r12-r15 in the KTRAP_EXTENSION the entry path pushes below it.
  *
  * Kernel-mode exceptions (no user mode exists yet): #DE, #BP, #UD, #GP and
  * #PF below DISPATCH_LEVEL are first dispatched to the frame-based handlers
@@ -162,20 +166,23 @@ static const char *exception_name(ULONG64 v)
     return v < 32 && names[v] ? names[v] : "reserved";
 }
 
-static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf)
+static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf, PKTRAP_EXTENSION Ex)
 {
-    ULONG64 cr2 = Tf->Vector == 14 ? read_cr2() : 0;
+    ULONG64 vector = Ex->Vector;
+    ULONG64 cr2 = Tf->FaultAddress;
     KIRQL irql = arch_get_irql();
-    x86_print("\n*** kernel-mode exception %llu (%s) on processor %u at IRQL %u\n", Tf->Vector,
-              exception_name(Tf->Vector), KeGetCurrentProcessorIndex(), irql);
-    x86_print("RIP %016llx  error code %llx  faulting address %016llx\n", Tf->Rip, Tf->ErrorCode, cr2);
+    x86_print("\n*** kernel-mode exception %llu (%s) on processor %u at IRQL %u\n", vector,
+              exception_name(vector), KeGetCurrentProcessorIndex(), irql);
+    x86_print("RIP %016llx  error code %llx  faulting address %016llx  trap frame %016llx\n", Tf->Rip, Tf->ErrorCode,
+              cr2, (ULONG64)(ULONG_PTR)Tf);
     x86_print("RAX %016llx RBX %016llx RCX %016llx RDX %016llx\n", Tf->Rax, Tf->Rbx, Tf->Rcx, Tf->Rdx);
     x86_print("RSI %016llx RDI %016llx RBP %016llx RSP %016llx\n", Tf->Rsi, Tf->Rdi, Tf->Rbp, Tf->Rsp);
     x86_print("R8  %016llx R9  %016llx R10 %016llx R11 %016llx\n", Tf->R8, Tf->R9, Tf->R10, Tf->R11);
-    x86_print("R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n", Tf->R12, Tf->R13, Tf->R14, Tf->R15);
-    x86_print("RFLAGS %llx CS %llx SS %llx\n", Tf->EFlags, Tf->SegCs, Tf->SegSs);
+    x86_print("R12 %016llx R13 %016llx R14 %016llx R15 %016llx\n", Ex->R12, Ex->R13, Ex->R14, Ex->R15);
+    x86_print("RFLAGS %x CS %x SS %x DS %x ES %x FS %x GS %x\n", Tf->EFlags, Tf->SegCs, Tf->SegSs, Tf->SegDs,
+              Tf->SegEs, Tf->SegFs, Tf->SegGs);
     x86_backtrace(Tf->Rip, Tf->Rbp);
-    switch (Tf->Vector) {
+    switch (vector) {
     case 0:
         KeBugCheckEx(KMODE_EXCEPTION_NOT_HANDLED, (ULONG_PTR)STATUS_INTEGER_DIVIDE_BY_ZERO, Tf->Rip, 0, 0);
     case 1:
@@ -194,7 +201,7 @@ static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf)
         KeBugCheckEx(PAGE_FAULT_IN_NONPAGED_AREA, cr2, exec ? 10 : write ? 2 : 0, Tf->Rip, Tf->ErrorCode);
     }
     default:
-        KeBugCheckEx(UNEXPECTED_KERNEL_MODE_TRAP, Tf->Vector, Tf->ErrorCode, Tf->Rip, 0);
+        KeBugCheckEx(UNEXPECTED_KERNEL_MODE_TRAP, vector, Tf->ErrorCode, Tf->Rip, 0);
     }
 }
 
@@ -206,7 +213,7 @@ static DECLSPEC_NORETURN void kernel_exception(PKTRAP_FRAME Tf)
  * context to resume); a handler that unwinds never returns here: the trap's
  * frames are abandoned and the target frame resumes (RtlRestoreContext).
  */
-static BOOLEAN dispatch_exception(PKTRAP_FRAME Tf, NTSTATUS Code, ULONG64 Rip, ULONG Count, ULONG_PTR P0,
+static BOOLEAN dispatch_exception(PKTRAP_FRAME Tf, PKTRAP_EXTENSION Ex, NTSTATUS Code, ULONG64 Rip, ULONG Count, ULONG_PTR P0,
                                   ULONG_PTR P1)
 {
     EXCEPTION_RECORD rec;
@@ -222,11 +229,12 @@ static BOOLEAN dispatch_exception(PKTRAP_FRAME Tf, NTSTATUS Code, ULONG64 Rip, U
     ctx.Rax = Tf->Rax, ctx.Rbx = Tf->Rbx, ctx.Rcx = Tf->Rcx, ctx.Rdx = Tf->Rdx;
     ctx.Rsi = Tf->Rsi, ctx.Rdi = Tf->Rdi, ctx.Rbp = Tf->Rbp, ctx.Rsp = Tf->Rsp;
     ctx.R8 = Tf->R8, ctx.R9 = Tf->R9, ctx.R10 = Tf->R10, ctx.R11 = Tf->R11;
-    ctx.R12 = Tf->R12, ctx.R13 = Tf->R13, ctx.R14 = Tf->R14, ctx.R15 = Tf->R15;
+    ctx.R12 = Ex->R12, ctx.R13 = Ex->R13, ctx.R14 = Ex->R14, ctx.R15 = Ex->R15;
     ctx.Rip = Rip;
-    ctx.EFlags = (ULONG)Tf->EFlags;
-    ctx.SegCs = (USHORT)Tf->SegCs;
-    ctx.SegSs = (USHORT)Tf->SegSs;
+    ctx.EFlags = Tf->EFlags;
+    ctx.SegCs = Tf->SegCs;
+    ctx.SegSs = Tf->SegSs;
+    ctx.SegDs = Tf->SegDs, ctx.SegEs = Tf->SegEs, ctx.SegFs = Tf->SegFs, ctx.SegGs = Tf->SegGs;
     if (Tf->EFlags & 0x200)
         sti();
     BOOLEAN handled = RtlDispatchException(&rec, &ctx);
@@ -236,34 +244,34 @@ static BOOLEAN dispatch_exception(PKTRAP_FRAME Tf, NTSTATUS Code, ULONG64 Rip, U
     Tf->Rax = ctx.Rax, Tf->Rbx = ctx.Rbx, Tf->Rcx = ctx.Rcx, Tf->Rdx = ctx.Rdx;
     Tf->Rsi = ctx.Rsi, Tf->Rdi = ctx.Rdi, Tf->Rbp = ctx.Rbp, Tf->Rsp = ctx.Rsp;
     Tf->R8 = ctx.R8, Tf->R9 = ctx.R9, Tf->R10 = ctx.R10, Tf->R11 = ctx.R11;
-    Tf->R12 = ctx.R12, Tf->R13 = ctx.R13, Tf->R14 = ctx.R14, Tf->R15 = ctx.R15;
+    Ex->R12 = ctx.R12, Ex->R13 = ctx.R13, Ex->R14 = ctx.R14, Ex->R15 = ctx.R15;
     Tf->Rip = ctx.Rip;
     /* Arithmetic flags and DF from the context; IF, TF, IOPL as they were. */
-    Tf->EFlags = (Tf->EFlags & ~0xCD5ULL) | (ctx.EFlags & 0xCD5);
+    Tf->EFlags = (Tf->EFlags & ~0xCD5u) | (ctx.EFlags & 0xCD5);
     return TRUE;
 }
 
 /* The exceptions a kernel-mode handler may catch; FALSE when unhandled. */
-static BOOLEAN dispatch_kernel_exception(PKTRAP_FRAME Tf)
+static BOOLEAN dispatch_kernel_exception(PKTRAP_FRAME Tf, PKTRAP_EXTENSION Ex)
 {
-    switch (Tf->Vector) {
+    switch (Ex->Vector) {
     case 0:
-        return dispatch_exception(Tf, STATUS_INTEGER_DIVIDE_BY_ZERO, Tf->Rip, 0, 0, 0);
+        return dispatch_exception(Tf, Ex, STATUS_INTEGER_DIVIDE_BY_ZERO, Tf->Rip, 0, 0, 0);
     case 3:
         /* int3 leaves RIP after itself; the exception is at the int3. */
-        return dispatch_exception(Tf, STATUS_BREAKPOINT, Tf->Rip - 1, 1, 0, 0);
+        return dispatch_exception(Tf, Ex, STATUS_BREAKPOINT, Tf->Rip - 1, 1, 0, 0);
     case 6:
-        return dispatch_exception(Tf, STATUS_ILLEGAL_INSTRUCTION, Tf->Rip, 0, 0, 0);
+        return dispatch_exception(Tf, Ex, STATUS_ILLEGAL_INSTRUCTION, Tf->Rip, 0, 0, 0);
     case 13:
         /* No faulting address is known for #GP: -1, as Windows reports. */
-        return dispatch_exception(Tf, STATUS_ACCESS_VIOLATION, Tf->Rip, 2, 0, (ULONG_PTR)-1);
+        return dispatch_exception(Tf, Ex, STATUS_ACCESS_VIOLATION, Tf->Rip, 2, 0, (ULONG_PTR)-1);
     case 14:
         /* At DISPATCH_LEVEL or above a page fault is IRQL_NOT_LESS_OR_EQUAL
          * before any handler could run. Parameters: 0 read, 1 write, 8 execute. */
         if (arch_get_irql() >= DISPATCH_LEVEL)
             return FALSE;
-        return dispatch_exception(Tf, STATUS_ACCESS_VIOLATION, Tf->Rip, 2,
-                                  (Tf->ErrorCode & 0x10) ? 8 : (Tf->ErrorCode & 2) ? 1 : 0, read_cr2());
+        return dispatch_exception(Tf, Ex, STATUS_ACCESS_VIOLATION, Tf->Rip, 2,
+                                  (Tf->ErrorCode & 0x10) ? 8 : (Tf->ErrorCode & 2) ? 1 : 0, Tf->FaultAddress);
     default:
         return FALSE;
     }
@@ -272,27 +280,43 @@ static BOOLEAN dispatch_kernel_exception(PKTRAP_FRAME Tf)
 static inline ULONG64 read_cr8(void) { ULONG64 v; __asm__ volatile("mov %%cr8, %0" : "=r"(v)); return v; }
 static inline void write_cr8(ULONG64 v) { __asm__ volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
 
-void x86_trap_dispatch(PKTRAP_FRAME Tf)
+X86_DEBUG_TRAP_HOOK volatile x86_debug_trap_hook;
+
+/*
+ * Called by trap.S with the KTRAP_FRAME and the extension below it. The
+ * stub zeroed PreviousMode..MxCsr, FaultAddress and TrapFrame; the fields
+ * that apply are filled here before anything looks at the frame.
+ */
+void x86_trap_dispatch(PKTRAP_FRAME Tf, PKTRAP_EXTENSION Ex)
 {
+    ULONG64 vector = Ex->Vector;
+    Tf->PreviousMode = (Tf->SegCs & 3) ? UserMode : KernelMode;
+    Tf->PreviousIrql = (KIRQL)read_cr8();
     /* Software interrupts first: 0x1F is also exception slot 31 (see x86.h). */
-    if (Tf->Vector == VECTOR_APC || Tf->Vector == VECTOR_DPC) {
-        x86_software_interrupt((ULONG)Tf->Vector);
+    if (vector == VECTOR_APC || vector == VECTOR_DPC) {
+        x86_software_interrupt((ULONG)vector, Tf->PreviousIrql);
         return;
     }
-    if (Tf->Vector < 32) {
-        if (dispatch_kernel_exception(Tf))
+    if (vector < 32) {
+        Tf->ExceptionActive = 1;
+        if (vector == 14)
+            Tf->FaultAddress = read_cr2();
+        X86_DEBUG_TRAP_HOOK hook = x86_debug_trap_hook;
+        if (hook != NULL && hook(Tf, Ex))
             return;
-        kernel_exception(Tf);
+        if (dispatch_kernel_exception(Tf, Ex))
+            return;
+        kernel_exception(Tf, Ex);
     }
-    if (Tf->Vector == VECTOR_SPURIOUS)
+    if (vector == VECTOR_SPURIOUS)
         return; /* no EOI for the spurious vector */
-    KIRQL saved = (KIRQL)read_cr8();
-    KIRQL level = (KIRQL)(Tf->Vector >> 4);
+    KIRQL saved = Tf->PreviousIrql;
+    KIRQL level = (KIRQL)(vector >> 4);
     write_cr8(level);
     __asm__ volatile("movb %0, %%gs:0x50" : : "q"(level) : "memory");
     x86_apic_eoi();
     sti();
-    switch (Tf->Vector) {
+    switch (vector) {
     case VECTOR_CLOCK:
         x86_cpus[KeGetCurrentProcessorIndex()].ClockTicks++;
         KiClockInterrupt();
@@ -307,8 +331,8 @@ void x86_trap_dispatch(PKTRAP_FRAME Tf)
         x86_tlb_shootdown_handler();
         break;
     default:
-        if (Tf->Vector >= X86_ISA_VECTOR_BASE && Tf->Vector < X86_ISA_VECTOR_BASE + 16)
-            KiDeviceInterrupt((ULONG)Tf->Vector);
+        if (vector >= X86_ISA_VECTOR_BASE && vector < X86_ISA_VECTOR_BASE + 16)
+            KiDeviceInterrupt((ULONG)vector);
         /* VECTOR_WAKE: ending hlt was the point */
         break;
     }

@@ -54,15 +54,16 @@
 #define PCR_IPI_KINDS(pcr) (&(pcr)->HalReserved[2])
 #define PENDING_WAKE 1u
 
-/* The trap frame the entry stubs build on the stack (trap.S): general
- * registers, then vector and error code, then the hardware frame. */
-typedef struct _KTRAP_FRAME {
-    ULONG64 Rax, Rbx, Rcx, Rdx, Rsi, Rdi, Rbp;
-    ULONG64 R8, R9, R10, R11, R12, R13, R14, R15;
-    ULONG64 Vector;
-    ULONG64 ErrorCode;
-    ULONG64 Rip, SegCs, EFlags, Rsp, SegSs;
-} KTRAP_FRAME, *PKTRAP_FRAME;
+/* The trap frame the entry stubs build (trap.S) is the Windows x64
+ * KTRAP_FRAME, with ntos's KTRAP_EXTENSION (vector, r12-r15) below it. */
+#include <ntos/ktrap.h>
+
+/* The kernel debugger's first look at a processor exception (where Windows
+ * calls KiDebugRoutine): when set, it sees every exception's trap frame
+ * before the frame-based handlers; TRUE means handled, resume the (possibly
+ * edited) frame. Tests use it to inspect frames. */
+typedef BOOLEAN (*X86_DEBUG_TRAP_HOOK)(PKTRAP_FRAME TrapFrame, PKTRAP_EXTENSION Extension);
+extern X86_DEBUG_TRAP_HOOK volatile x86_debug_trap_hook;
 
 typedef struct _X86_CPU {
     ULONG Number;
@@ -121,7 +122,7 @@ void x86_print(const char *Format, ...) __attribute__((ms_abi));
 
 /* cpu.c */
 void x86_cpu_init(ULONG Number);
-void x86_software_interrupt(ULONG Vector);
+void x86_software_interrupt(ULONG Vector, KIRQL Saved);
 void x86_interrupt_exit(KIRQL Saved);
 
 /* trap.c, trap.S */

@@ -436,6 +436,121 @@ static void pit_interrupt_reaches_connected_isr(void **state)
     print_message("PIT: %d interrupts at vector 0x%x, IRQL %u\n", (int)calls, (unsigned)vector, (unsigned)irql);
 }
 
+/* ---- the trap frame is the documented KTRAP_FRAME ------------------------------------------------
+ * A #UD (no error code: the stub's zero) and a #PF (the processor's error
+ * code) are taken with marker values in rax and r12; the debug hook copies
+ * the raw frame, checks it is ours by the markers, and resumes at the
+ * address the code left in r13 with rax edited. The frame is then read at
+ * the documented byte offsets, not through the structure. */
+
+#define KTRAP_MARK_RAX 0x4B54524150524158ULL
+#define KTRAP_MARK_R12 0x4B54524150523132ULL
+#define KTRAP_EDITED_RAX 0x5245535432524158ULL
+
+static UCHAR ktrap_copy[0x190] __attribute__((aligned(16)));
+static KTRAP_EXTENSION ktrap_ext_copy;
+static ULONG64 ktrap_frame_address;
+static volatile LONG ktrap_hook_hits;
+
+static BOOLEAN ktrap_hook(PKTRAP_FRAME Tf, PKTRAP_EXTENSION Ex)
+{
+    if (Tf->Rax != KTRAP_MARK_RAX || Ex->R12 != KTRAP_MARK_R12)
+        return FALSE; /* somebody else's exception */
+    RtlCopyMemory(ktrap_copy, Tf, sizeof(ktrap_copy));
+    ktrap_ext_copy = *Ex;
+    ktrap_frame_address = (ULONG64)(ULONG_PTR)Tf;
+    Tf->Rax = KTRAP_EDITED_RAX;
+    Tf->Rip = Ex->R13;
+    __atomic_add_fetch(&ktrap_hook_hits, 1, __ATOMIC_SEQ_CST);
+    return TRUE;
+}
+
+#define F64(off) (*(ULONG64 *)&ktrap_copy[off])
+#define F32(off) (*(ULONG *)&ktrap_copy[off])
+#define F16(off) (*(USHORT *)&ktrap_copy[off])
+#define F8(off) (ktrap_copy[off])
+
+static void check_common_frame(ULONG64 Vector, ULONG64 Rip, ULONG64 Rsp, ULONG64 Flags)
+{
+    USHORT cs, ss;
+    __asm__ volatile("mov %%cs, %0" : "=r"(cs));
+    __asm__ volatile("mov %%ss, %0" : "=r"(ss));
+    assert_int_equal(ktrap_hook_hits, 1);
+    assert_int_equal(ktrap_ext_copy.Vector, Vector);
+    assert_int_equal(ktrap_ext_copy.R12, KTRAP_MARK_R12);
+    /* The processor aligns RSP to 16 and pushes its frame; the KTRAP_FRAME
+     * ends exactly there. */
+    assert_int_equal(ktrap_frame_address & 15, 0);
+    assert_int_equal(ktrap_frame_address + 0x190, Rsp & ~15ULL);
+    assert_int_equal(F64(0x168), Rip);                  /* Rip */
+    assert_int_equal(F16(0x170), cs);                   /* SegCs */
+    assert_int_equal(F16(0x170), GDT_KERNEL_CODE);
+    /* EFlags: as pushed before the fault, give or take RF (bit 16), which
+     * processors set in the image of a fault. */
+    assert_int_equal((F32(0x178) ^ (ULONG)Flags) & ~0x10000u, 0);
+    assert_int_equal(F64(0x180), Rsp);                  /* Rsp */
+    assert_int_equal(F16(0x188), ss);                   /* SegSs */
+    assert_int_equal(F64(0x30), KTRAP_MARK_RAX);        /* Rax */
+    assert_int_equal(F8(0x28), KernelMode);             /* PreviousMode */
+    assert_int_equal(F8(0x29), PASSIVE_LEVEL);          /* PreviousIrql */
+    assert_int_equal(F8(0x2B), 1);                      /* ExceptionActive */
+}
+
+static void invalid_opcode_frame_is_a_ktrap_frame(void **state)
+{
+    ULONG64 rip, rsp, flags, rax, r12, rbx = 0x5242585242585242ULL, rbx_out;
+    ktrap_hook_hits = 0;
+    x86_debug_trap_hook = ktrap_hook;
+    __asm__ volatile("lea 1f(%%rip), %[rip]\n\t"
+                     "lea 2f(%%rip), %%r13\n\t"
+                     "mov %[mark12], %%r12\n\t"
+                     "pushfq\n\t"
+                     "pop %[flags]\n\t"
+                     "mov %%rsp, %[rsp]\n"
+                     "1:\tud2\n"
+                     "2:\tmov %%r12, %[r12]\n\t"
+                     : [rip] "=&r"(rip), [rsp] "=&r"(rsp), [flags] "=&r"(flags), [r12] "=&r"(r12), "=a"(rax),
+                       "=b"(rbx_out)
+                     : [mark12] "r"(KTRAP_MARK_R12), "a"(KTRAP_MARK_RAX), "b"(rbx)
+                     : "r12", "r13", "memory", "cc");
+    x86_debug_trap_hook = NULL;
+    check_common_frame(6, rip, rsp, flags);
+    assert_int_equal(*(USHORT *)(ULONG_PTR)rip, 0x0B0F); /* the ud2 */
+    assert_int_equal(F64(0x160), 0);                     /* ErrorCode: the stub's zero */
+    assert_int_equal(F64(0x140), rbx);                   /* Rbx */
+    assert_int_equal(F64(0xD0), 0);                      /* FaultAddress: none */
+    /* Resumed with the frame's edited rax and the extension's r12. */
+    assert_int_equal(rax, KTRAP_EDITED_RAX);
+    assert_int_equal(r12, KTRAP_MARK_R12);
+    assert_int_equal(rbx_out, rbx);
+}
+
+static void page_fault_frame_has_error_code_and_address(void **state)
+{
+    ULONG64 rip, rsp, flags, rax, r12;
+    volatile ULONG64 *target = (volatile ULONG64 *)(ULONG_PTR)&breakpoint_bugchecks; /* read-only text */
+    ktrap_hook_hits = 0;
+    x86_debug_trap_hook = ktrap_hook;
+    __asm__ volatile("lea 1f(%%rip), %[rip]\n\t"
+                     "lea 2f(%%rip), %%r13\n\t"
+                     "mov %[mark12], %%r12\n\t"
+                     "pushfq\n\t"
+                     "pop %[flags]\n\t"
+                     "mov %%rsp, %[rsp]\n"
+                     "1:\tmov %%rax, (%[target])\n"
+                     "2:\tmov %%r12, %[r12]\n\t"
+                     : [rip] "=&r"(rip), [rsp] "=&r"(rsp), [flags] "=&r"(flags), [r12] "=&r"(r12), "=a"(rax)
+                     : [mark12] "r"(KTRAP_MARK_R12), "a"(KTRAP_MARK_RAX), [target] "r"(target)
+                     : "r12", "r13", "memory", "cc");
+    x86_debug_trap_hook = NULL;
+    check_common_frame(14, rip, rsp, flags);
+    /* Present page, write, supervisor: the processor's error code 3. */
+    assert_int_equal(F64(0x160), 3);
+    assert_int_equal(F64(0xD0), (ULONG64)(ULONG_PTR)target); /* FaultAddress (CR2) */
+    assert_int_equal(rax, KTRAP_EDITED_RAX);
+    assert_int_equal(r12, KTRAP_MARK_R12);
+}
+
 static void forced_failure(void **state)
 {
     if (x86_cmdline_flag("ktest.fail"))
@@ -464,6 +579,8 @@ static const struct CMUnitTest x86_tests[] = {
     cmocka_unit_test(kuser_shared_data_is_read_only),
     cmocka_unit_test(fpu_state_survives_preemption),
     cmocka_unit_test(pit_interrupt_reaches_connected_isr),
+    cmocka_unit_test(invalid_opcode_frame_is_a_ktrap_frame),
+    cmocka_unit_test(page_fault_frame_has_error_code_and_address),
     cmocka_unit_test(forced_failure),
 };
 
