@@ -197,21 +197,10 @@ VOID KiRundownApcs(PKTHREAD Thread)
 /* ms_abi and out of line: KeLeaveCriticalRegion/KeLeaveGuardedRegion are on
  * every handle lookup, and an ms_abi function that calls a SysV one must
  * save and restore xmm6-15 around it on every call, taken or not. */
-/* Unlocked peek at the kernel APC queue, as NT does: an inserter on another
- * processor links the APC under the dispatcher lock and then requests delivery
- * itself (KernelApcPending + interrupt or IPI), so a stale "empty" seen here
- * loses nothing, and a stale "non-empty" only costs a delivery attempt that
- * finds the queue empty under the lock. The race with the inserter's plain
- * list writes is intended, so the read is atomic and hidden from TSan. */
-__attribute__((no_sanitize("thread"))) static inline BOOLEAN KiPeekKernelApcQueued(PLIST_ENTRY Head)
-{
-    return __atomic_load_n(&Head->Flink, __ATOMIC_RELAXED) != Head;
-}
-
 __attribute__((noinline)) VOID NTAPI KiCheckForKernelApcDelivery(PKTHREAD t)
 {
     if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 &&
-        KiPeekKernelApcQueued(&t->ApcState.ApcListHead[KernelMode])) {
+        !IsListEmpty(&t->ApcState.ApcListHead[KernelMode])) {
         __atomic_store_n(&t->ApcState.KernelApcPending, TRUE, __ATOMIC_RELEASE);
         arch_request_software_interrupt(APC_LEVEL);
     }
