@@ -163,6 +163,26 @@ static int ktest_run_one(const ntos_test_group *g, const struct CMUnitTest *t, v
     return ktest_result;
 }
 
+/* The failures again at the end: CI logs are often cut in the middle, and the
+ * last lines are the ones that survive. */
+#define KTEST_MAX_RECALLED 16
+static struct {
+    const char *Group, *Test;
+    char Message[160];
+} ktest_failures[KTEST_MAX_RECALLED];
+
+static void ktest_recall_failure(ULONG index, const ntos_test_group *g, const struct CMUnitTest *t)
+{
+    if (index >= KTEST_MAX_RECALLED)
+        return;
+    ktest_failures[index].Group = g->name;
+    ktest_failures[index].Test = t ? t->name : "(group)";
+    size_t n = 0;
+    for (; n + 1 < sizeof(ktest_failures[index].Message) && ktest_message[n]; n++)
+        ktest_failures[index].Message[n] = ktest_message[n];
+    ktest_failures[index].Message[n] = 0;
+}
+
 ULONG ktest_run_all(const char *Filter, ULONG Repeat)
 {
     ULONG passed = 0, failed = 0, skipped = 0;
@@ -179,6 +199,8 @@ ULONG ktest_run_all(const char *Filter, ULONG Repeat)
             void *gstate = NULL;
             if (g->setup && g->setup(&gstate) != 0) {
                 ktest_printf("[FAIL] %s: group setup failed\n", g->name);
+                ktest_message[0] = 0;
+                ktest_recall_failure(failed, g, NULL);
                 failed++;
                 continue;
             }
@@ -193,16 +215,22 @@ ULONG ktest_run_all(const char *Filter, ULONG Repeat)
                     skipped++;
                     break;
                 default:
+                    ktest_recall_failure(failed, g, &g->tests[i]);
                     failed++;
                     break;
                 }
             }
             if (g->teardown && g->teardown(&gstate) != 0) {
                 ktest_printf("[FAIL] %s: group teardown failed\n", g->name);
+                ktest_message[0] = 0;
+                ktest_recall_failure(failed, g, NULL);
                 failed++;
             }
         }
     }
+    for (ULONG i = 0; i < failed && i < KTEST_MAX_RECALLED; i++)
+        ktest_printf("failed: %s.%s: %s\n", ktest_failures[i].Group, ktest_failures[i].Test,
+                     ktest_failures[i].Message);
     ktest_printf("%u passed, %u failed, %u skipped\n", passed, failed, skipped);
     if (failed == 0 && passed > 0)
         ktest_write("ALL SELF TESTS PASSED\n");
