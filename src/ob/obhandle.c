@@ -549,10 +549,13 @@ static NTSTATUS ObpDuplicateObject(HANDLE SourceProcessHandle, HANDLE SourceHand
     }
     ULONG attributes = (Options & DUPLICATE_SAME_ATTRIBUTES) ? (sourceAttributes & OBJ_INHERIT)
                                                                : (HandleAttributes & (OBJ_INHERIT | OBJ_KERNEL_HANDLE));
-    if (attributes & OBJ_KERNEL_HANDLE) {
-        if (PreviousMode != KernelMode || target != PsInitialSystemProcess)
-            attributes &= ~OBJ_KERNEL_HANDLE;
-    }
+    /* OBJ_KERNEL_HANDLE from a kernel-mode caller makes a kernel handle (in
+     * the system table) whatever process the caller is attached to or names
+     * as the target: it is how a driver running in a user process's context
+     * turns a handle into one that process cannot use (OBJECT_ATTRIBUTES,
+     * InitializeObjectAttributes). From user mode the flag is ignored. */
+    if ((attributes & OBJ_KERNEL_HANDLE) && PreviousMode != KernelMode)
+        attributes &= ~OBJ_KERNEL_HANDLE;
     HANDLE h = NULL;
     status = ObpCreateHandleEx(ObDuplicateHandle, object, granted, attributes, PreviousMode, target, source, &h);
     if (NT_SUCCESS(status))

@@ -213,6 +213,46 @@ static void duplicate_handles(void **state)
     ObDereferenceObject(o);
 }
 
+/* A driver running in a user process's context turns that process's handle
+ * into a kernel handle by duplicating it with OBJ_KERNEL_HANDLE into the
+ * current process: the result lives in the system table, not the process's
+ * (found by tests/verify/test_model_handles.c; the flag used to be dropped
+ * unless the target was the System process). */
+static void duplicate_into_kernel_handle_from_another_process_context(void **state)
+{
+    (void)state;
+    PEPROCESS p;
+    assert_int_equal(PsCreateProcessInternal(NULL, &p), STATUS_SUCCESS);
+    KAPC_STATE apc;
+    KeStackAttachProcess(&p->Pcb, &apc);
+    HANDLE h, k, u;
+    PVOID o, q;
+    assert_int_equal(obt_create(NULL, 0, NULL, &h, &o), STATUS_SUCCESS);
+    assert_false(ObIsKernelHandle(h));
+    assert_int_equal(ZwDuplicateObject(ZwCurrentProcess(), h, ZwCurrentProcess(), &k, 0, OBJ_KERNEL_HANDLE,
+                                       DUPLICATE_SAME_ACCESS),
+                     STATUS_SUCCESS);
+    assert_true(ObIsKernelHandle(k));
+    assert_int_equal(ObReferenceObjectByHandle(k, 0, NULL, KernelMode, &q, NULL), STATUS_SUCCESS);
+    assert_ptr_equal(q, o);
+    ObDereferenceObject(q);
+    /* Not usable from user mode, and not in the process's table. */
+    assert_int_equal(ObReferenceObjectByHandle(k, 0, NULL, UserMode, &q, NULL), STATUS_INVALID_HANDLE);
+    assert_int_equal(obt_handle_count(o), 2);
+    /* Without the flag: a handle in the process's table, as before. */
+    assert_int_equal(ZwDuplicateObject(ZwCurrentProcess(), h, ZwCurrentProcess(), &u, 0, 0, DUPLICATE_SAME_ACCESS),
+                     STATUS_SUCCESS);
+    assert_false(ObIsKernelHandle(u));
+    assert_int_equal(ZwClose(u), STATUS_SUCCESS);
+    assert_int_equal(ZwClose(h), STATUS_SUCCESS);
+    KeUnstackDetachProcess(&apc);
+    /* Back in the System process the kernel handle is still valid. */
+    assert_int_equal(ZwClose(k), STATUS_SUCCESS);
+    assert_int_equal(obt_handle_count(o), 0);
+    ObDereferenceObject(o);
+    ObDereferenceObject(p);
+}
+
 static void exclusive_objects(void **state)
 {
     (void)state;
@@ -388,6 +428,7 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test(protect_from_close),
     cmocka_unit_test(query_object_basic_and_type),
     cmocka_unit_test(duplicate_handles),
+    cmocka_unit_test(duplicate_into_kernel_handle_from_another_process_context),
     cmocka_unit_test(exclusive_objects),
     cmocka_unit_test(table_grows_and_reuses),
     cmocka_unit_test(lookups_race_closes),
