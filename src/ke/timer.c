@@ -63,22 +63,29 @@ BOOLEAN KiRemoveTimer(PKTIMER Timer)
     return TRUE;
 }
 
-/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
- * time has already come. */
-BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
+/* Links the timer into the sorted list at absolute interrupt time DueTime,
+ * whether or not that time has come (an already-due head is expired by the
+ * next clock tick's check). */
+static void KiLinkTimer(PKTIMER Timer, ULONG64 DueTime)
 {
-    if ((ULONG64)DueTime <= arch_interrupt_time())
-        return FALSE;
-    Timer->DueTime.QuadPart = (ULONGLONG)DueTime;
+    Timer->DueTime.QuadPart = DueTime;
     PLIST_ENTRY e = KiTimerListHead.Blink;
-    while (e != &KiTimerListHead &&
-           CONTAINING_RECORD(e, KTIMER, TimerListEntry)->DueTime.QuadPart > (ULONGLONG)DueTime)
+    while (e != &KiTimerListHead && CONTAINING_RECORD(e, KTIMER, TimerListEntry)->DueTime.QuadPart > DueTime)
         e = e->Blink;
     /* Insert after e: equal due times expire in the order they were set. */
     InsertHeadList(e, &Timer->TimerListEntry);
     Timer->Header.TimerMiscFlags |= KI_TIMER_INSERTED;
     if (KiTimerListHead.Flink == &Timer->TimerListEntry)
         KiPublishNextDue();
+}
+
+/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
+ * time has already come. */
+BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
+{
+    if ((ULONG64)DueTime <= arch_interrupt_time())
+        return FALSE;
+    KiLinkTimer(Timer, (ULONG64)DueTime);
     return TRUE;
 }
 
@@ -108,7 +115,11 @@ static void KiFireTimer(PKTIMER Timer, ULONG64 Now)
         ULONG64 next = Timer->DueTime.QuadPart + period;
         if (next <= Now)
             next = Now + period;
-        KiInsertTimer(Timer, (LONGLONG)next);
+        /* Always back in the list: `next` is after Now, but the clock may
+         * have passed it already (a late expiration DPC, a slow processor),
+         * and a periodic timer that is simply not re-inserted then never
+         * fires again. A due head is expired by the next tick. */
+        KiLinkTimer(Timer, next);
     }
 }
 

@@ -92,6 +92,55 @@ VERIFY_SCENARIO(timer_cancel_vs_expiry, 60, 1)
     NTOS_EXPLORE_CHECK(tm_runs == (tm_cancelled ? 0 : 1));
 }
 
+/* ---- a periodic timer keeps firing when its expiration runs late -------------------- */
+
+static KTIMER pt_timer;
+static KDPC pt_dpc;
+static volatile LONG pt_runs, pt_stop;
+
+static VOID NTAPI pt_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    (void)Dpc, (void)Context, (void)A1, (void)A2;
+    __atomic_fetch_add(&pt_runs, 1, __ATOMIC_RELAXED);
+}
+
+/* Moves virtual time while the other processor may be inside the timer
+ * expiration, between its reading of the clock and the re-arm. */
+static VOID NTAPI pt_staller(PVOID Context)
+{
+    (void)Context;
+    /* Bounded: the boot thread may share its processor at a lower priority. */
+    for (int i = 0; i < 16 && !__atomic_load_n(&pt_stop, __ATOMIC_ACQUIRE); i++)
+        KeStallExecutionProcessor(900);
+}
+
+/* A 1 ms periodic timer fires about once per millisecond for as long as it is
+ * set, however late each expiration ran: a re-arm whose next due time the
+ * clock had already passed once dropped the timer for good (seen as a
+ * periodic ZwSetTimer APC that stopped, on 4 processors under load). */
+VERIFY_SCENARIO(periodic_timer_survives_late_expiration, 60, 0)
+{
+    (void)Context;
+    static KTHREAD t;
+    pt_runs = pt_stop = 0;
+    KeInitializeTimer(&pt_timer);
+    KeInitializeDpc(&pt_dpc, pt_routine, NULL);
+    LARGE_INTEGER due = vt_ms(1);
+    KeSetTimerEx(&pt_timer, due, 1, &pt_dpc);
+    vt_start(&t, pt_staller, NULL);
+    LARGE_INTEGER sleep = vt_ms(5);
+    KeDelayExecutionThread(KernelMode, FALSE, &sleep);
+    LONG early = __atomic_load_n(&pt_runs, __ATOMIC_RELAXED);
+    KeDelayExecutionThread(KernelMode, FALSE, &sleep);
+    LONG later = __atomic_load_n(&pt_runs, __ATOMIC_RELAXED);
+    __atomic_store_n(&pt_stop, 1, __ATOMIC_RELEASE);
+    vt_join(&t);
+    NTOS_EXPLORE_CHECK(KeCancelTimer(&pt_timer));
+    KeFlushQueuedDpcs();
+    /* Still set, so still firing in the second 5 ms. */
+    NTOS_EXPLORE_CHECK(later > early);
+}
+
 /* ---- SLIST push/pop (ABA) ------------------------------------------------------------ */
 
 #define SL_ENTRIES 3
