@@ -96,6 +96,10 @@ VOID KiDispatchInterrupt(void);
 VOID KiInitializeScheduler(ULONG Number);
 VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment);
 BOOLEAN KiAnyReadyThread(void);
+/* Takes the highest-priority ready thread (>= MinPriority) that may run on
+ * processor Number out of the ready queues, or NULL. */
+PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority);
+VOID KiQuantumEndPriority(PKTHREAD Thread); /* quantum end: new quantum, boost decays one level */
 
 /* ---- waits (wait.c); dispatcher lock held ------------------------------------------ */
 /* Object became signaled: satisfies as many waits as its state allows. */
