@@ -262,7 +262,7 @@ static PKTHREAD mr_select_own(LONG MinPriority)
         PKTHREAD f = stash[--n];
         PKI_PROCESSOR home = KiProcessor(KiProcessorBlock(f->NextProcessor));
         InsertHeadList(&home->ReadyListHead[(ULONG)f->Priority], &f->ReadyListEntry);
-        home->ReadySummary |= 1u << f->Priority;
+        __atomic_fetch_or(&home->ReadySummary, 1u << f->Priority, __ATOMIC_RELAXED); /* read by idle processors */
     }
     return t;
 }
@@ -296,7 +296,7 @@ static BOOLEAN mr_step(const model_op *Op, char *Why, ULONG WhySize)
         old = KiAcquireDispatcherLock();
         PKTHREAD t = prcb->NextThread;
         if (t != NULL && mr_index(t) >= 0)
-            prcb->NextThread = NULL;
+            __atomic_store_n(&prcb->NextThread, NULL, __ATOMIC_RELAXED);
         else
             t = mr_select_own(0);
         if (t != NULL && mr_index(t) >= 0)
@@ -442,10 +442,11 @@ static BOOLEAN mr_compare(char *Why, ULONG WhySize)
                   mr_m.Standby == MR_NONE ? -1 : (int)mr_m.Standby);
         ok = FALSE;
     }
+    ULONG summary = __atomic_load_n(&p->ReadySummary, __ATOMIC_RELAXED);
     for (ULONG prio = 0; prio < 32 && ok; prio++) {
         PLIST_ENTRY head = &p->ReadyListHead[prio];
-        if (((p->ReadySummary >> prio) & 1) != !IsListEmpty(head)) {
-            model_say(Why, WhySize, "summary bit %u is %u but the queue is %s", prio, (p->ReadySummary >> prio) & 1,
+        if (((summary >> prio) & 1) != !IsListEmpty(head)) {
+            model_say(Why, WhySize, "summary bit %u is %u but the queue is %s", prio, (summary >> prio) & 1,
                       IsListEmpty(head) ? "empty" : "not empty");
             ok = FALSE;
             break;
@@ -478,7 +479,7 @@ static void mr_cleanup(void)
     PKI_PROCESSOR p = KiProcessor(prcb);
     KIRQL old = KiAcquireDispatcherLock();
     if (prcb->NextThread != NULL && mr_index(prcb->NextThread) >= 0)
-        prcb->NextThread = NULL;
+        __atomic_store_n(&prcb->NextThread, NULL, __ATOMIC_RELAXED);
     for (ULONG prio = 0; prio < 32; prio++) {
         PLIST_ENTRY head = &p->ReadyListHead[prio];
         for (PLIST_ENTRY e = head->Flink; e != head;) {
@@ -487,10 +488,11 @@ static void mr_cleanup(void)
                 RemoveEntryList(e);
             e = next;
         }
+        /* Atomic like the scheduler's own updates: idle processors read it without the lock. */
         if (IsListEmpty(head))
-            p->ReadySummary &= ~(1u << prio);
+            __atomic_fetch_and(&p->ReadySummary, ~(1u << prio), __ATOMIC_RELAXED);
         else
-            p->ReadySummary |= 1u << prio;
+            __atomic_fetch_or(&p->ReadySummary, 1u << prio, __ATOMIC_RELAXED);
     }
     for (ULONG i = 0; i < MR_THREADS; i++)
         mr_threads[i].State = Waiting;
@@ -536,7 +538,7 @@ static void mr_settle(void)
         BOOLEAN foreign = FALSE;
         KIRQL old = KiAcquireDispatcherLock();
         PKI_PROCESSOR p = KiProcessor(KiProcessorBlock(0));
-        foreign = p->ReadySummary != 0 || KiProcessorBlock(0)->NextThread != NULL;
+        foreign = __atomic_load_n(&p->ReadySummary, __ATOMIC_RELAXED) != 0 || KiProcessorBlock(0)->NextThread != NULL;
         KiReleaseDispatcherLock(old);
         if (!foreign)
             return;
