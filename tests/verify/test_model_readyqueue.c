@@ -7,9 +7,11 @@
  * they run depends on when clock ticks land (quantum end, round robin, boost
  * decay), which is not deterministic on a loaded host or in QEMU. So the test
  * runs the scheduler's own routines on eight thread objects that never run
- * (no stack, no context): KiUnwaitThread (the wake path of KeSetEvent /
- * KeReleaseSemaphore with their priority increment: unlink, KiBoostPriority,
- * KiReadyThread), KiReadyThread with Preempted set (how a preempted thread is
+ * (no stack, no context), each waiting on its own synchronization event or
+ * semaphore with a wait block linked as KeWaitForSingleObject links it:
+ * KeSetEvent / KeReleaseSemaphore with a priority increment (KiWaitTest ->
+ * KiUnwaitThread: unlink, KiBoostPriority, KiReadyThread), KiReadyThread with
+ * Preempted set (how a preempted thread is
  * requeued), KiSelectThread (the choice KiSwapThread and quantum end make),
  * KiQuantumEndPriority (the boost decay KiDispatchInterrupt applies),
  * KeSetPriorityThread and KeSetBasePriorityThread, on processor 0's real
@@ -51,6 +53,11 @@
 /* ---- the real side ------------------------------------------------------------- */
 
 static KTHREAD mr_threads[MR_THREADS];
+/* What each thread object waits on: even ones a synchronization event, odd
+ * ones a semaphore, so a wake is KeSetEvent or KeReleaseSemaphore with an
+ * increment, through the real KiWaitTest -> KiUnwaitThread path. */
+static KEVENT mr_events[MR_THREADS];
+static KSEMAPHORE mr_semaphores[MR_THREADS];
 static KPROCESS mr_process[2]; /* variable (base 8) and real-time (base 24) */
 
 static BOOLEAN mr_real_realtime(ULONG I)
@@ -72,6 +79,26 @@ static void mr_init_thread(ULONG I)
     t->State = Waiting;
     t->NextProcessor = 0;
     InitializeListHead(&t->ReadyListEntry);
+}
+
+/* Thread object I starts waiting on its object: the wait block linked as
+ * KeWaitForSingleObject links a one-object wait (src/ke/wait.c). Dispatcher
+ * lock held. */
+static void mr_block(ULONG I)
+{
+    PKTHREAD t = &mr_threads[I];
+    PKWAIT_BLOCK wb = &t->WaitBlock[0];
+    PDISPATCHER_HEADER object = (I & 1) ? &mr_semaphores[I].Header : &mr_events[I].Header;
+    wb->Thread = t;
+    wb->Object = object;
+    wb->WaitType = WaitAny;
+    wb->WaitKey = 0;
+    wb->BlockState = 1;
+    InsertTailList(&object->WaitListHead, &wb->WaitListEntry);
+    t->WaitBlockList = t->WaitBlock;
+    t->WaitBlockCount = 1;
+    t->WaitStatus = 0;
+    __atomic_store_n(&t->State, Waiting, __ATOMIC_RELAXED);
 }
 
 static LONG mr_index(PKTHREAD T)
@@ -202,7 +229,7 @@ static void mq_boost(ULONG I, LONG Increment)
 /* ---- operations ------------------------------------------------------------------------- */
 
 enum {
-    MR_WAKE,        /* A = thread, B % 8 = increment: a waiting thread is woken */
+    MR_WAKE,        /* A = thread, B % 8 = increment: its event is set / semaphore released */
     MR_SELECT,      /* no current: the processor takes the standby thread or the best ready one */
     MR_PREEMPT,     /* the current thread is preempted: back to the head of its queue */
     MR_QUANTUM_END, /* the current thread's quantum ends: decay, round robin */
@@ -218,7 +245,8 @@ static void mr_describe(void *Context, const model_op *Op, char *Text, ULONG Siz
     ULONG i = Op->A % MR_THREADS;
     switch (Op->Kind) {
     case MR_WAKE:
-        model_say(Text, Size, "wake thread %u with increment %u", i, Op->B % 8);
+        model_say(Text, Size, "%s of waiting thread %u, increment %u", i & 1 ? "KeReleaseSemaphore" : "KeSetEvent", i,
+                  Op->B % 8);
         break;
     case MR_SELECT:
         model_say(Text, Size, "processor selects the next thread");
@@ -281,15 +309,22 @@ static BOOLEAN mr_step(const model_op *Op, char *Why, ULONG WhySize)
     KIRQL old;
 
     switch (Op->Kind) {
-    case MR_WAKE:
+    case MR_WAKE: {
         if (mr_m.T[i].State != MS_WAITING)
             return TRUE;
-        old = KiAcquireDispatcherLock();
-        KiUnwaitThread(&mr_threads[i], STATUS_WAIT_0, (KPRIORITY)(Op->B % 8));
-        KiReleaseDispatcherLock(old);
-        mq_boost(i, (LONG)(Op->B % 8));
+        KPRIORITY increment = (KPRIORITY)(Op->B % 8);
+        LONG previous = (i & 1) ? KeReleaseSemaphore(&mr_semaphores[i], increment, 1, FALSE)
+                                : KeSetEvent(&mr_events[i], increment, FALSE);
+        mq_boost(i, (LONG)increment);
         mq_ready(i);
+        LONG left = (i & 1) ? mr_semaphores[i].Header.SignalState : mr_events[i].Header.SignalState;
+        if (previous != 0 || left != 0 || mr_threads[i].WaitStatus != STATUS_WAIT_0) {
+            model_say(Why, WhySize, "wake of thread %u: previous state %d, state after %d, wait status 0x%x", i,
+                      (int)previous, (int)left, (ULONG)mr_threads[i].WaitStatus);
+            return FALSE;
+        }
         return TRUE;
+    }
     case MR_SELECT: {
         if (mr_m.Current != MR_NONE)
             return TRUE;
@@ -365,6 +400,9 @@ static BOOLEAN mr_step(const model_op *Op, char *Why, ULONG WhySize)
     }
     case MR_BLOCK:
         if (mr_m.Current != MR_NONE) {
+            old = KiAcquireDispatcherLock();
+            mr_block(mr_m.Current);
+            KiReleaseDispatcherLock(old);
             mr_m.T[mr_m.Current].State = MS_WAITING;
             mr_m.Current = MR_NONE;
         }
@@ -509,7 +547,12 @@ static ULONG mr_run(void *Context, const model_op *Ops, ULONG Count, char *Why, 
     RtlZeroMemory(&mr_m, sizeof(mr_m));
     mr_m.Standby = mr_m.Current = MR_NONE;
     for (ULONG i = 0; i < MR_THREADS; i++) {
+        KeInitializeEvent(&mr_events[i], SynchronizationEvent, FALSE);
+        KeInitializeSemaphore(&mr_semaphores[i], 0, 1);
         mr_init_thread(i);
+        KIRQL old = KiAcquireDispatcherLock();
+        mr_block(i);
+        KiReleaseDispatcherLock(old);
         mr_m.T[i].Priority = mr_m.T[i].Base = mr_threads[i].Priority;
         mr_m.T[i].State = MS_WAITING;
     }
