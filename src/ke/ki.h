@@ -96,6 +96,10 @@ VOID KiDispatchInterrupt(void);
 VOID KiInitializeScheduler(ULONG Number);
 VOID KiBoostPriority(PKTHREAD Thread, KPRIORITY Increment);
 BOOLEAN KiAnyReadyThread(void);
+/* Takes the highest-priority ready thread (>= MinPriority) that may run on
+ * processor Number out of the ready queues, or NULL. */
+PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority);
+VOID KiQuantumEndPriority(PKTHREAD Thread); /* quantum end: new quantum, boost decays one level */
 
 /* ---- waits (wait.c); dispatcher lock held ------------------------------------------ */
 /* Object became signaled: satisfies as many waits as its state allows. */
@@ -107,8 +111,24 @@ VOID KiSatisfyWait(PDISPATCHER_HEADER Object, PKTHREAD Thread);
 VOID KiAbandonMutants(PKTHREAD Thread);
 
 /* ---- timers (timer.c); dispatcher lock held ------------------------------------------ */
-BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime);
-BOOLEAN KiRemoveTimer(PKTIMER Timer);
+/* A timer list: KTIMER.TimerListEntry in ascending DueTime (absolute interrupt
+ * time), equal due times in the order they were set; NextDue is the head's due
+ * time (~0 when empty), read by the clock interrupt without the lock. */
+typedef struct _KI_TIMER_TABLE {
+    LIST_ENTRY ListHead;
+    volatile ULONG64 NextDue;
+} KI_TIMER_TABLE, *PKI_TIMER_TABLE;
+
+BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime); /* system table, current time */
+BOOLEAN KiRemoveTimer(PKTIMER Timer);                   /* system table */
+/* The same operations on any table at interrupt time Now (KeSetTimerEx's body,
+ * KeCancelTimer's and the expiration DPC's); the system passes its own table
+ * and arch_interrupt_time(), tests a private table and a time they choose. */
+VOID KiInitializeTimerTable(PKI_TIMER_TABLE Table);
+BOOLEAN KiSetTimerInTable(PKI_TIMER_TABLE Table, PKTIMER Timer, LONGLONG DueTime, LONG Period, PKDPC Dpc,
+                          ULONG64 Now);
+BOOLEAN KiRemoveTimerFromTable(PKI_TIMER_TABLE Table, PKTIMER Timer);
+VOID KiExpireTimers(PKI_TIMER_TABLE Table, ULONG64 Now); /* fires every timer due at or before Now */
 VOID KiCheckTimers(void);               /* clock interrupt on processor 0 */
 VOID KiInitializeTimers(void);
 

@@ -172,7 +172,7 @@ static PKTHREAD KiTakeFromQueues(PKPRCB Prcb, KAFFINITY Bit, LONG MinPriority)
  * on processor Number: its own queues first, then the others'. Dispatcher
  * lock held.
  */
-static PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority)
+PKTHREAD KiSelectThread(ULONG Number, LONG MinPriority)
 {
     KAFFINITY bit = (KAFFINITY)1 << Number;
     PKTHREAD best = KiTakeFromQueues(KiProcessorBlock(Number), bit, MinPriority);
@@ -297,6 +297,19 @@ VOID KiSetPriority(PKTHREAD Thread, LONG Priority)
     }
 }
 
+/* A running thread's quantum ended: it gets a new one, and a boost decays by
+ * one level per quantum (never below the base: PriorityDecrement counts the
+ * levels still above it). Real-time threads are never boosted, so never
+ * decay. Dispatcher lock held. */
+VOID KiQuantumEndPriority(PKTHREAD Thread)
+{
+    Thread->Quantum = Thread->QuantumReset;
+    if (Thread->PriorityDecrement > 0 && Thread->Priority < LOW_REALTIME_PRIORITY) {
+        Thread->PriorityDecrement--;
+        __atomic_store_n(&Thread->Priority, (CHAR)(Thread->Priority - 1), __ATOMIC_RELAXED);
+    }
+}
+
 /*
  * The DISPATCH_LEVEL software interrupt: retire DPCs, then act on quantum end
  * and preemption. Entered at DISPATCH_LEVEL with interrupts enabled.
@@ -320,12 +333,7 @@ VOID KiDispatchInterrupt(void)
     if (p->QuantumEnd) {
         p->QuantumEnd = FALSE;
         if (!KiIsIdleThread(prcb, current)) {
-            current->Quantum = current->QuantumReset;
-            /* A boost decays by one level per quantum. */
-            if (current->PriorityDecrement > 0 && current->Priority < LOW_REALTIME_PRIORITY) {
-                current->PriorityDecrement--;
-                __atomic_store_n(&current->Priority, (CHAR)(current->Priority - 1), __ATOMIC_RELAXED);
-            }
+            KiQuantumEndPriority(current);
             if (prcb->NextThread == NULL) {
                 /* Round robin among equals: give way to a ready thread of
                  * the same or higher priority. */

@@ -6,7 +6,7 @@
  *    guarded by KiDispatcherLock (SYNCH_LEVEL). KeSetTimer(Ex) and
  *    KeCancelTimer run at <= DISPATCH_LEVEL.
  *  - The clock interrupt on processor 0 never takes the lock: it compares the
- *    interrupt time with KiNextTimerDue (published with release ordering
+ *    interrupt time with KiTimerTable.NextDue (published with release ordering
  *    whenever the list head changes) and queues KiTimerExpirationDpc, which
  *    expires timers at DISPATCH_LEVEL under the lock.
  *  - An expiring timer is signaled (waking its waiters) and its DPC is queued
@@ -14,21 +14,35 @@
  *    removed the timer before that expiry: its DPC is not queued by it.
  *  - Due times: negative = relative in 100 ns units, positive = absolute
  *    system time; stored as an absolute interrupt time. Period is in ms.
+ *
+ * The list lives in a KI_TIMER_TABLE, and the work under the lock takes the
+ * table and the current interrupt time as parameters (KiSetTimerInTable,
+ * KiRemoveTimerFromTable, KiExpireTimers): the exported routines and the
+ * expiration DPC pass the system table and arch_interrupt_time(). The split
+ * exists so that tests/verify/test_model_timerqueue.c can run the same code on
+ * a private table at interrupt times it chooses, deterministically, without
+ * firing the system's own timers early.
  */
 #include "ki.h"
 
 #define KI_TIMER_INSERTED 0x01 /* in TimerMiscFlags */
 
-static LIST_ENTRY KiTimerListHead = {&KiTimerListHead, &KiTimerListHead};
-static volatile ULONG64 KiNextTimerDue = ~0ULL;
+/* The system's timer list; wait timeouts (wait.c) live here too. */
+static KI_TIMER_TABLE KiTimerTable = {{&KiTimerTable.ListHead, &KiTimerTable.ListHead}, ~0ULL};
 static KDPC KiTimerExpirationDpc;
 
-static void KiPublishNextDue(void)
+VOID KiInitializeTimerTable(PKI_TIMER_TABLE Table)
+{
+    InitializeListHead(&Table->ListHead);
+    Table->NextDue = ~0ULL;
+}
+
+static void KiPublishNextDue(PKI_TIMER_TABLE Table)
 {
     ULONG64 due = ~0ULL;
-    if (!IsListEmpty(&KiTimerListHead))
-        due = CONTAINING_RECORD(KiTimerListHead.Flink, KTIMER, TimerListEntry)->DueTime.QuadPart;
-    __atomic_store_n(&KiNextTimerDue, due, __ATOMIC_RELEASE);
+    if (!IsListEmpty(&Table->ListHead))
+        due = CONTAINING_RECORD(Table->ListHead.Flink, KTIMER, TimerListEntry)->DueTime.QuadPart;
+    __atomic_store_n(&Table->NextDue, due, __ATOMIC_RELEASE);
 }
 
 VOID NTAPI KeInitializeTimerEx(PKTIMER Timer, TIMER_TYPE Type)
@@ -50,58 +64,67 @@ VOID NTAPI KeInitializeTimer(PKTIMER Timer)
     KeInitializeTimerEx(Timer, NotificationTimer);
 }
 
-BOOLEAN KiRemoveTimer(PKTIMER Timer)
+BOOLEAN KiRemoveTimerFromTable(PKI_TIMER_TABLE Table, PKTIMER Timer)
 {
     if (!(Timer->Header.TimerMiscFlags & KI_TIMER_INSERTED))
         return FALSE;
-    BOOLEAN wasHead = KiTimerListHead.Flink == &Timer->TimerListEntry;
+    BOOLEAN wasHead = Table->ListHead.Flink == &Timer->TimerListEntry;
     RemoveEntryList(&Timer->TimerListEntry);
     InitializeListHead(&Timer->TimerListEntry);
     Timer->Header.TimerMiscFlags &= ~KI_TIMER_INSERTED;
     if (wasHead)
-        KiPublishNextDue();
+        KiPublishNextDue(Table);
     return TRUE;
 }
 
-/* Links the timer into the sorted list at absolute interrupt time DueTime,
- * whether or not that time has come (an already-due head is expired by the
- * next clock tick's check). */
-static void KiLinkTimer(PKTIMER Timer, ULONG64 DueTime)
+BOOLEAN KiRemoveTimer(PKTIMER Timer)
 {
-    Timer->DueTime.QuadPart = DueTime;
-    PLIST_ENTRY e = KiTimerListHead.Blink;
-    while (e != &KiTimerListHead && CONTAINING_RECORD(e, KTIMER, TimerListEntry)->DueTime.QuadPart > DueTime)
+    return KiRemoveTimerFromTable(&KiTimerTable, Timer);
+}
+
+/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
+ * time has already come at interrupt time Now. */
+static BOOLEAN KiInsertTimerInTable(PKI_TIMER_TABLE Table, PKTIMER Timer, LONGLONG DueTime, ULONG64 Now)
+{
+    if ((ULONG64)DueTime <= Now)
+        return FALSE;
+    Timer->DueTime.QuadPart = (ULONGLONG)DueTime;
+    PLIST_ENTRY e = Table->ListHead.Blink;
+    while (e != &Table->ListHead &&
+           CONTAINING_RECORD(e, KTIMER, TimerListEntry)->DueTime.QuadPart > (ULONGLONG)DueTime)
         e = e->Blink;
     /* Insert after e: equal due times expire in the order they were set. */
     InsertHeadList(e, &Timer->TimerListEntry);
     Timer->Header.TimerMiscFlags |= KI_TIMER_INSERTED;
-    if (KiTimerListHead.Flink == &Timer->TimerListEntry)
-        KiPublishNextDue();
-}
-
-/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
- * time has already come. */
-BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
-{
-    if ((ULONG64)DueTime <= arch_interrupt_time())
-        return FALSE;
-    KiLinkTimer(Timer, (ULONG64)DueTime);
+    if (Table->ListHead.Flink == &Timer->TimerListEntry)
+        KiPublishNextDue(Table);
     return TRUE;
 }
 
-static ULONG64 KiTimerDue(LONGLONG DueTime)
+BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
 {
-    ULONG64 now = arch_interrupt_time();
+    return KiInsertTimerInTable(&KiTimerTable, Timer, DueTime, arch_interrupt_time());
+}
+
+/* A KeSetTimerEx due time as an absolute interrupt time, Now being the current one. */
+static ULONG64 KiTimerDue(LONGLONG DueTime, ULONG64 Now)
+{
     if (DueTime < 0) {
         ULONG64 delta = (ULONG64)(-(DueTime + 1)) + 1;
-        return now + delta < now ? ~0ULL - 1 : now + delta;
+        return Now + delta < Now ? ~0ULL - 1 : Now + delta;
     }
     ULONG64 boot = arch_boot_system_time();
     return (ULONG64)DueTime <= boot ? 0 : (ULONG64)DueTime - boot;
 }
 
-/* Signals an expired timer, queues its DPC and re-arms a periodic one. */
-static void KiFireTimer(PKTIMER Timer, ULONG64 Now)
+/*
+ * Signals an expired timer, queues its DPC and re-arms a periodic one. Now is
+ * the interrupt time the expiry runs for; the next due time is always after
+ * it, so the re-insertion cannot fail even when the pass runs late (the clock
+ * has moved past Now + Period meanwhile: the timer is then simply due at the
+ * next tick instead of being dropped).
+ */
+static void KiFireTimer(PKI_TIMER_TABLE Table, PKTIMER Timer, ULONG64 Now)
 {
     ULARGE_INTEGER systemTime;
     systemTime.QuadPart = arch_boot_system_time() + Now;
@@ -115,27 +138,27 @@ static void KiFireTimer(PKTIMER Timer, ULONG64 Now)
         ULONG64 next = Timer->DueTime.QuadPart + period;
         if (next <= Now)
             next = Now + period;
-        /* Always back in the list: `next` is after Now, but the clock may
-         * have passed it already (a late expiration DPC, a slow processor),
-         * and a periodic timer that is simply not re-inserted then never
-         * fires again. A due head is expired by the next tick. */
-        KiLinkTimer(Timer, next);
+        KiInsertTimerInTable(Table, Timer, (LONGLONG)next, Now);
     }
+}
+
+VOID KiExpireTimers(PKI_TIMER_TABLE Table, ULONG64 Now)
+{
+    while (!IsListEmpty(&Table->ListHead)) {
+        PKTIMER t = CONTAINING_RECORD(Table->ListHead.Flink, KTIMER, TimerListEntry);
+        if (t->DueTime.QuadPart > Now)
+            break;
+        KiRemoveTimerFromTable(Table, t);
+        KiFireTimer(Table, t, Now);
+    }
+    KiPublishNextDue(Table);
 }
 
 static VOID NTAPI KiTimerExpiration(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
 {
     (void)Dpc, (void)Context, (void)A1, (void)A2;
     KIRQL old = KiAcquireDispatcherLock();
-    ULONG64 now = arch_interrupt_time();
-    while (!IsListEmpty(&KiTimerListHead)) {
-        PKTIMER t = CONTAINING_RECORD(KiTimerListHead.Flink, KTIMER, TimerListEntry);
-        if (t->DueTime.QuadPart > now)
-            break;
-        KiRemoveTimer(t);
-        KiFireTimer(t, now);
-    }
-    KiPublishNextDue();
+    KiExpireTimers(&KiTimerTable, arch_interrupt_time());
     KiReleaseDispatcherLock(old);
 }
 
@@ -147,8 +170,24 @@ VOID KiInitializeTimers(void)
 
 VOID KiCheckTimers(void)
 {
-    if (arch_interrupt_time() >= __atomic_load_n(&KiNextTimerDue, __ATOMIC_ACQUIRE))
+    if (arch_interrupt_time() >= __atomic_load_n(&KiTimerTable.NextDue, __ATOMIC_ACQUIRE))
         KeInsertQueueDpc(&KiTimerExpirationDpc, NULL, NULL);
+}
+
+BOOLEAN KiSetTimerInTable(PKI_TIMER_TABLE Table, PKTIMER Timer, LONGLONG DueTime, LONG Period, PKDPC Dpc,
+                          ULONG64 Now)
+{
+    BOOLEAN wasInserted = KiRemoveTimerFromTable(Table, Timer);
+    Timer->Dpc = Dpc;
+    Timer->Period = (ULONG)Period;
+    Timer->Header.SignalState = 0;
+    ULONG64 due = KiTimerDue(DueTime, Now);
+    if (!KiInsertTimerInTable(Table, Timer, (LONGLONG)due, Now)) {
+        /* Already due: expires now, as if the clock had just seen it. */
+        Timer->DueTime.QuadPart = due;
+        KiFireTimer(Table, Timer, Now);
+    }
+    return wasInserted;
 }
 
 BOOLEAN NTAPI KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PKDPC Dpc)
@@ -157,16 +196,8 @@ BOOLEAN NTAPI KeSetTimerEx(PKTIMER Timer, LARGE_INTEGER DueTime, LONG Period, PK
         KeBugCheckEx(TIMER_OR_DPC_INVALID, 0, (ULONG_PTR)Timer, (ULONG_PTR)Period, 0);
     arch_sched_point(ARCH_SP_TIMER_INSERT, Timer);
     KIRQL old = KiAcquireDispatcherLock();
-    BOOLEAN wasInserted = KiRemoveTimer(Timer);
-    Timer->Dpc = Dpc;
-    Timer->Period = (ULONG)Period;
-    Timer->Header.SignalState = 0;
-    ULONG64 due = KiTimerDue(DueTime.QuadPart);
-    if (!KiInsertTimer(Timer, (LONGLONG)due)) {
-        /* Already due: expires now, as if the clock had just seen it. */
-        Timer->DueTime.QuadPart = due;
-        KiFireTimer(Timer, arch_interrupt_time());
-    }
+    BOOLEAN wasInserted = KiSetTimerInTable(&KiTimerTable, Timer, DueTime.QuadPart, Period, Dpc,
+                                            arch_interrupt_time());
     KiReleaseDispatcherLock(old);
     return wasInserted;
 }
