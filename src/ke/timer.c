@@ -63,13 +63,12 @@ BOOLEAN KiRemoveTimer(PKTIMER Timer)
     return TRUE;
 }
 
-/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
- * time has already come. */
-BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
+/* Links Timer into the list at absolute interrupt time DueTime, whether or
+ * not that time has come: a past-due timer sorts to the head, and the clock's
+ * next check (KiCheckTimers, against the published head) expires it. */
+static void KiLinkTimer(PKTIMER Timer, ULONG64 DueTime)
 {
-    if ((ULONG64)DueTime <= arch_interrupt_time())
-        return FALSE;
-    Timer->DueTime.QuadPart = (ULONGLONG)DueTime;
+    Timer->DueTime.QuadPart = DueTime;
     PLIST_ENTRY e = KiTimerListHead.Blink;
     while (e != &KiTimerListHead &&
            CONTAINING_RECORD(e, KTIMER, TimerListEntry)->DueTime.QuadPart > (ULONGLONG)DueTime)
@@ -79,6 +78,15 @@ BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
     Timer->Header.TimerMiscFlags |= KI_TIMER_INSERTED;
     if (KiTimerListHead.Flink == &Timer->TimerListEntry)
         KiPublishNextDue();
+}
+
+/* Inserts at absolute interrupt time DueTime; FALSE (not inserted) if that
+ * time has already come, so that the caller expires it at once instead. */
+BOOLEAN KiInsertTimer(PKTIMER Timer, LONGLONG DueTime)
+{
+    if ((ULONG64)DueTime <= arch_interrupt_time())
+        return FALSE;
+    KiLinkTimer(Timer, (ULONG64)DueTime);
     return TRUE;
 }
 
@@ -104,11 +112,20 @@ static void KiFireTimer(PKTIMER Timer, ULONG64 Now)
     if (Timer->Dpc != NULL)
         KeInsertQueueDpc(Timer->Dpc, (PVOID)(ULONG_PTR)systemTime.LowPart, (PVOID)(ULONG_PTR)systemTime.HighPart);
     if (Timer->Period != 0) {
+        /* A periodic timer is always re-armed, as on NT. Not through
+         * KiInsertTimer: that refuses a due time the clock has passed, and
+         * Now is the expiry pass's snapshot, which may be more than a period
+         * old by the time this timer's turn comes (many timers due at once,
+         * or the processor held up: a preempted virtual CPU, a loaded host).
+         * The refused insertion used to drop the timer out of the list for
+         * good, ending its expiries (and the DPCs and APCs they drive). Next
+         * is later than Now, so this pass does not expire it again; if it is
+         * already past, the next clock check does, late, as a timer may be. */
         ULONG64 period = (ULONG64)Timer->Period * 10000;
         ULONG64 next = Timer->DueTime.QuadPart + period;
         if (next <= Now)
             next = Now + period;
-        KiInsertTimer(Timer, (LONGLONG)next);
+        KiLinkTimer(Timer, next);
     }
 }
 

@@ -1,6 +1,7 @@
 /*
  * Queue and lock-free races under the explorer: DPC insert/remove on two
- * processors, timer set/cancel racing expiry, SLIST push/pop (ABA), ERESOURCE
+ * processors, timer set/cancel racing expiry, a periodic timer's expiry
+ * running later than its period, SLIST push/pop (ABA), ERESOURCE
  * shared/exclusive hand-off, and the lock-order checker's cycle report.
  */
 #include <ntos/ex_lists.h>
@@ -90,6 +91,57 @@ VERIFY_SCENARIO(timer_cancel_vs_expiry, 60, 1)
     KeDelayExecutionThread(KernelMode, FALSE, &sleep);
     KeFlushQueuedDpcs();
     NTOS_EXPLORE_CHECK(tm_runs == (tm_cancelled ? 0 : 1));
+}
+
+/* ---- a periodic timer whose expiry runs late ---------------------------------------- */
+
+static KTIMER pt_timer;
+static KDPC pt_dpc;
+static volatile LONG pt_runs;
+
+static VOID NTAPI pt_routine(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2)
+{
+    (void)Dpc, (void)Context, (void)A1, (void)A2;
+    __atomic_fetch_add(&pt_runs, 1, __ATOMIC_RELAXED);
+}
+
+/* Each stall moves virtual time on by more than the timer's period, wherever
+ * the other processor is, e.g. inside the expiry pass between its snapshot of
+ * the time and the periodic timer's re-arming. */
+static VOID NTAPI pt_staller(PVOID Context)
+{
+    (void)Context;
+    for (int i = 0; i < 2; i++)
+        KeStallExecutionProcessor(2500);
+}
+
+/* A periodic timer stays set until cancelled, however late an expiry runs:
+ * the re-arming used to be refused (and the timer silently dropped from the
+ * timer list, ending its DPCs) when the clock had passed the next due time
+ * before the expiry pass reached it. The clock firing early at a scheduling
+ * point does the same as the stalls on one processor. */
+VERIFY_SCENARIO(periodic_timer_survives_late_expiry, 30, 0)
+{
+    (void)Context;
+    static KTHREAD t;
+    pt_runs = 0;
+    KeInitializeTimerEx(&pt_timer, SynchronizationTimer);
+    KeInitializeDpc(&pt_dpc, pt_routine, NULL);
+    LARGE_INTEGER due = vt_ms(1);
+    KeSetTimerEx(&pt_timer, due, 1, &pt_dpc);
+    vt_start(&t, pt_staller, NULL);
+    for (int i = 0; i < 2; i++)
+        KeStallExecutionProcessor(1500);
+    vt_join(&t);
+    LARGE_INTEGER sleep = vt_ms(3);
+    KeDelayExecutionThread(KernelMode, FALSE, &sleep);
+    LONG runs = __atomic_load_n(&pt_runs, __ATOMIC_RELAXED);
+    sleep = vt_ms(5);
+    KeDelayExecutionThread(KernelMode, FALSE, &sleep);
+    /* Still in the timer list (TRUE), and still expiring. */
+    NTOS_EXPLORE_CHECK(KeCancelTimer(&pt_timer));
+    NTOS_EXPLORE_CHECK(__atomic_load_n(&pt_runs, __ATOMIC_RELAXED) > runs);
+    KeFlushQueuedDpcs();
 }
 
 /* ---- SLIST push/pop (ABA) ------------------------------------------------------------ */
