@@ -16,6 +16,12 @@
  *    on the return to user mode, which system threads never make, so for them
  *    a user APC only stays queued until the thread exits (then its rundown
  *    routine runs), as on NT.
+ *  - The one unlocked read: a thread leaving a region peeks at its own kernel
+ *    APC queue head (KiKernelApcQueuedUnlocked, ki.h, says why that is safe).
+ *    So queueing, removing and delivering link and unlink APCs with atomic
+ *    stores to Flink (KiApcLinkBefore, KiApcUnlink): KeInsertQueueApc and
+ *    KeRemoveQueueApc may run on another processor while the owner peeks.
+ *    The thread's own stores (delivery, process attach) cannot race with it.
  */
 #include "ki.h"
 
@@ -62,6 +68,33 @@ static BOOLEAN KiIsSpecialApc(PKAPC Apc)
     return Apc->NormalRoutine == NULL;
 }
 
+/* InsertTailList(Next, Entry) and RemoveEntryList(Entry), with the same
+ * integrity checks, but storing Flink atomically: the owning thread may be
+ * reading its queue head's Flink without the lock (see the top of the file).
+ * Dispatcher lock held. */
+static void KiApcLinkBefore(PLIST_ENTRY Next, PLIST_ENTRY Entry)
+{
+    PLIST_ENTRY prev = Next->Blink;
+    if (prev->Flink != Next)
+        RtlpFatalListEntryError(Next, prev, prev->Flink);
+    Entry->Flink = Next;
+    Entry->Blink = prev;
+    __atomic_store_n(&prev->Flink, Entry, __ATOMIC_RELAXED);
+    Next->Blink = Entry;
+}
+
+/* TRUE when the list is empty afterwards. */
+static BOOLEAN KiApcUnlink(PLIST_ENTRY Entry)
+{
+    PLIST_ENTRY next = Entry->Flink;
+    PLIST_ENTRY prev = Entry->Blink;
+    if (next->Blink != Entry || prev->Flink != Entry)
+        RtlpFatalListEntryError(Entry, next, prev);
+    __atomic_store_n(&prev->Flink, next, __ATOMIC_RELAXED);
+    next->Blink = prev;
+    return next == prev;
+}
+
 static void KiRequestApcDelivery(PKTHREAD Thread)
 {
     if (Thread == KeGetCurrentThread()) {
@@ -90,9 +123,9 @@ BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemAr
         PLIST_ENTRY e = head->Flink;
         while (e != head && KiIsSpecialApc(CONTAINING_RECORD(e, KAPC, ApcListEntry)))
             e = e->Flink;
-        InsertTailList(e, &Apc->ApcListEntry);
+        KiApcLinkBefore(e, &Apc->ApcListEntry);
     } else {
-        InsertTailList(head, &Apc->ApcListEntry);
+        KiApcLinkBefore(head, &Apc->ApcListEntry);
     }
     Apc->Inserted = TRUE;
 
@@ -125,7 +158,7 @@ BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc)
     if (removed) {
         Apc->Inserted = FALSE;
         PKAPC_STATE state = t->ApcStatePointer[(int)Apc->ApcStateIndex];
-        if (RemoveEntryList(&Apc->ApcListEntry)) {
+        if (KiApcUnlink(&Apc->ApcListEntry)) {
             if (Apc->ApcMode == KernelMode)
                 __atomic_store_n(&state->KernelApcPending, FALSE, __ATOMIC_RELEASE);
             else
@@ -158,7 +191,7 @@ VOID KiDeliverApc(KPROCESSOR_MODE Mode)
             KiReleaseDispatcherLock(old);
             return;
         }
-        RemoveEntryList(&apc->ApcListEntry);
+        KiApcUnlink(&apc->ApcListEntry);
         apc->Inserted = FALSE;
         PKKERNEL_ROUTINE kernelRoutine = apc->KernelRoutine;
         PKNORMAL_ROUTINE normalRoutine = apc->NormalRoutine;
@@ -196,11 +229,12 @@ VOID KiRundownApcs(PKTHREAD Thread)
 
 /* ms_abi and out of line: KeLeaveCriticalRegion/KeLeaveGuardedRegion are on
  * every handle lookup, and an ms_abi function that calls a SysV one must
- * save and restore xmm6-15 around it on every call, taken or not. */
+ * save and restore xmm6-15 around it on every call, taken or not. The peek
+ * is without the lock; KiKernelApcQueuedUnlocked (ki.h) says why it loses
+ * nothing. */
 __attribute__((noinline)) VOID NTAPI KiCheckForKernelApcDelivery(PKTHREAD t)
 {
-    if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 &&
-        !IsListEmpty(&t->ApcState.ApcListHead[KernelMode])) {
+    if (t->KernelApcDisable == 0 && t->SpecialApcDisable == 0 && KiKernelApcQueuedUnlocked(t)) {
         __atomic_store_n(&t->ApcState.KernelApcPending, TRUE, __ATOMIC_RELEASE);
         arch_request_software_interrupt(APC_LEVEL);
     }

@@ -141,6 +141,35 @@ VOID KiDeliverApc(KPROCESSOR_MODE Mode);   /* APC_LEVEL software interrupt */
 VOID KiInitializeThreadApcState(PKTHREAD Thread);
 VOID KiRundownApcs(PKTHREAD Thread);       /* terminating thread, dispatcher lock held */
 
+/*
+ * Unlocked peek at the current thread's kernel APC queue, for code that has
+ * just made delivery possible again (leaving a critical or guarded region,
+ * releasing a mutant's implicit critical region). Only the thread itself
+ * peeks at its own queue, and an APC it misses is not lost:
+ *  - The inserter links the APC and sets KernelApcPending under the
+ *    dispatcher lock, then requests a delivery attempt itself (the APC
+ *    interrupt on its processor, an IPI to the thread's, or, for a thread not
+ *    running, the re-request after its next switch in, KiAfterSwitch). That
+ *    attempt (KiDeliverApc) runs on this thread, takes the lock after the
+ *    inserter released it, and reads the region counts in this thread's own
+ *    program order.
+ *  - If the attempt ran while the region was still held, it left the APC
+ *    queued; but having taken the lock after the insertion, it orders the
+ *    insertion before this thread's later peek, which therefore reads the
+ *    new head (a load that happens after a store reads it or a later one).
+ *  - If it runs after the region was left, it delivers the APC itself.
+ * So the peek needs no ordering of its own (relaxed), only atomicity: other
+ * processors store the head's Flink (KeInsertQueueApc, KeRemoveQueueApc,
+ * under the lock) concurrently with it, which is why apc.c links and unlinks
+ * APCs with atomic stores to Flink. A stale "not empty" only costs a delivery
+ * attempt that finds nothing deliverable under the lock.
+ */
+static inline BOOLEAN KiKernelApcQueuedUnlocked(PKTHREAD Thread)
+{
+    PLIST_ENTRY head = &Thread->ApcState.ApcListHead[KernelMode];
+    return __atomic_load_n(&head->Flink, __ATOMIC_RELAXED) != head;
+}
+
 /* ---- time (time.c) --------------------------------------------------------------------- */
 VOID KiUpdateTime(void);                 /* clock interrupt on processor 0 */
 

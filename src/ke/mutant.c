@@ -79,7 +79,7 @@ LONG NTAPI KeReleaseMutant(PRKMUTANT Mutant, KPRIORITY Increment, BOOLEAN Abando
     } else {
         KiReleaseDispatcherLock(old);
         /* Leaving the mutex's implicit critical region may unblock APCs. */
-        if (leaveRegion && t->KernelApcDisable == 0 && !IsListEmpty(&t->ApcState.ApcListHead[KernelMode]) &&
+        if (leaveRegion && t->KernelApcDisable == 0 && KiKernelApcQueuedUnlocked(t) &&
             arch_get_irql() < APC_LEVEL) {
             __atomic_store_n(&t->ApcState.KernelApcPending, TRUE, __ATOMIC_RELEASE);
             arch_request_software_interrupt(APC_LEVEL);

@@ -1,6 +1,7 @@
 /*
  * Queue and lock-free races under the explorer: DPC insert/remove on two
- * processors, timer set/cancel racing expiry, SLIST push/pop (ABA), ERESOURCE
+ * processors, timer set/cancel racing expiry, a periodic timer whose
+ * expiration runs later than its period, SLIST push/pop (ABA), ERESOURCE
  * shared/exclusive hand-off, and the lock-order checker's cycle report.
  */
 #include <ntos/ex_lists.h>
