@@ -241,6 +241,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
 
 static BOOLEAN ld_on;
 static void ld_event(ULONG Kind, const void *Object);
+static void ex_check_invariants(void);
+static void ex_invariant_stats(void);
 
 void host_explore_boot(void)
 {
@@ -267,6 +269,7 @@ void arch_sched_point_slow(ULONG Kind, const void *Object)
     default:
         break;
     }
+    ex_check_invariants();
     host_vt_point();
 }
 
@@ -679,6 +682,7 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
     ex.Armed = TRUE;
     Fn(Context);
     ex.Armed = FALSE;
+    ex_invariant_stats();
     fflush(stdout);
     fflush(stderr);
     _exit(0);
@@ -841,4 +845,40 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
     munmap(sh, sizeof(ex_shared));
     ex.Shared = NULL;
     return Result->Failures;
+}
+
+/* ---- dispatcher invariant checks at scheduling points ------------------------------- */
+
+/* Weak: host-only test programs link the backend without the kernel. */
+extern BOOLEAN KiCheckDispatcherInvariantsIfQuiescent(void) __attribute__((weak));
+
+static ULONG64 ex_inv_points, ex_inv_checked;
+static LONG ex_inv_every = -1;
+
+/*
+ * While a scenario runs (armed), every scheduling point first checks the
+ * dispatcher invariants (src/ke/schedcheck.c) when no processor holds the
+ * dispatcher lock: the one running virtual CPU sees the state every other CPU
+ * left behind at its own last point. A violation bug-checks, which fails the
+ * schedule with its trace like any other bug check. NTOS_EXPLORE_INVARIANTS=0
+ * turns the checks off, =N checks every Nth point only (default 1: all).
+ */
+static void ex_check_invariants(void)
+{
+    if (!ex.Armed || KiCheckDispatcherInvariantsIfQuiescent == NULL)
+        return;
+    if (ex_inv_every < 0)
+        ex_inv_every = (LONG)ex_env_u64("NTOS_EXPLORE_INVARIANTS", 1);
+    if (ex_inv_every == 0 || ++ex_inv_points % (ULONG)ex_inv_every != 0)
+        return;
+    ex_inv_checked += KiCheckDispatcherInvariantsIfQuiescent();
+}
+
+/* NTOS_EXPLORE_INVARIANT_STATS=1: each schedule prints how many points it saw
+ * and how many checks ran (for measuring the checks' cost). */
+static void ex_invariant_stats(void)
+{
+    if (ex_env_u64("NTOS_EXPLORE_INVARIANT_STATS", 0))
+        fprintf(stderr, "ntos explore: invariant checks: %llu of %llu scheduling points\n",
+                (unsigned long long)ex_inv_checked, (unsigned long long)ex_inv_points);
 }
