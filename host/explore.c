@@ -147,6 +147,8 @@ static ULONG ex_ranked(ULONG *order)
     return n;
 }
 
+static ULONG ex_decide_ready(ULONG Choices);
+
 static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
 {
     (void)Context;
@@ -184,6 +186,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         ex_record(Kind, 2, v == 0, v, 0);
         return v;
     }
+    if (Kind == HOST_DECIDE_READY_CHOICE)
+        return ex_decide_ready(Choices);
     /* A CPU that keeps running without pausing (a poll loop with no
      * arch_pause) is treated as yielding after a while, or a strategy that
      * prefers it (PCT, DFS's no-preemption default) would never finish. */
@@ -869,16 +873,65 @@ static void ex_check_invariants(void)
         return;
     if (ex_inv_every < 0)
         ex_inv_every = (LONG)ex_env_u64("NTOS_EXPLORE_INVARIANTS", 1);
-    if (ex_inv_every == 0 || ++ex_inv_points % (ULONG)ex_inv_every != 0)
+    ex_inv_points++;
+    if (ex_inv_every == 0 || ex_inv_points % (ULONG)ex_inv_every != 0)
         return;
     ex_inv_checked += KiCheckDispatcherInvariantsIfQuiescent();
 }
 
-/* NTOS_EXPLORE_INVARIANT_STATS=1: each schedule prints how many points it saw
- * and how many checks ran (for measuring the checks' cost). */
+/* NTOS_EXPLORE_STATS=1: each schedule prints how many scheduling points it
+ * saw, how many invariant checks ran, and how many free scheduler choices
+ * (arch_sched_choice) the strategy made and how many of them were not the
+ * default (for measuring the checks' cost and the choices' reach). */
+static ULONG64 ex_choices, ex_choices_other;
 static void ex_invariant_stats(void)
 {
-    if (ex_env_u64("NTOS_EXPLORE_INVARIANT_STATS", 0))
-        fprintf(stderr, "ntos explore: invariant checks: %llu of %llu scheduling points\n",
-                (unsigned long long)ex_inv_checked, (unsigned long long)ex_inv_points);
+    if (ex_env_u64("NTOS_EXPLORE_STATS", 0))
+        fprintf(stderr, "ntos explore: %llu scheduling points, %llu invariant checks, %llu scheduler choices "
+                        "(%llu not the default)\n",
+                (unsigned long long)ex_inv_points, (unsigned long long)ex_inv_checked,
+                (unsigned long long)ex_choices, (unsigned long long)ex_choices_other);
+}
+
+/* ---- the scheduler's free choices (arch_sched_choice) ------------------------------- */
+
+/*
+ * Which idle processor receives a readied thread, which of equally
+ * low-priority processors it preempts, which processor's queue it joins: NT's
+ * rules allow each alternative, so while a scenario runs the strategy picks.
+ * Random and PCT choose uniformly (PCT's priorities are about processors, not
+ * about these); DFS always takes the default (0) and does not branch here, so
+ * its preemption-bounded tree is unchanged; replay repeats the recorded value.
+ * Before the scenario is armed (boot) the default is taken without a decision.
+ */
+ULONG arch_sched_choice_slow(ULONG Kind, ULONG Choices)
+{
+    (void)Kind;
+    if (!host.VirtualTime || !ex.Armed)
+        return 0;
+    return host_decide(HOST_DECIDE_READY_CHOICE, Choices);
+}
+
+static ULONG ex_decide_ready(ULONG Choices)
+{
+    ex_shared *sh = ex.Shared;
+    ULONG index = sh->Count, value;
+    switch (ex.Strategy) {
+    case EX_RANDOM:
+    case EX_PCT:
+        value = (ULONG)(ex_rand() >> 33) % Choices;
+        break;
+    case EX_REPLAY:
+        value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
+        if (value >= Choices)
+            value = 0;
+        break;
+    default:
+        value = 0;
+        break;
+    }
+    ex_record(HOST_DECIDE_READY_CHOICE, Choices, value, value, 0);
+    ex_choices++;
+    ex_choices_other += value != 0;
+    return value;
 }

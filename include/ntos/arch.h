@@ -401,4 +401,31 @@ static inline void arch_sched_point(ULONG Kind, const void *Object)
 }
 #endif
 
+/* ---- verification: the scheduler's free choices ------------------------------------
+ * arch_sched_choice(Kind, Choices) is called where NT's scheduling rules leave
+ * the kernel a choice among Choices equally valid alternatives, numbered so
+ * that 0 is the one the scheduler takes by default. Bare metal: always 0.
+ * Host: 0 except while the interleaving explorer runs a scenario, when its
+ * decision function chooses (so schedules differ there too, and replay
+ * reproduces them). Dispatcher lock held. */
+#define ARCH_CHOICE_IDLE_PROCESSOR  1 /* which idle processor gets a readied thread */
+#define ARCH_CHOICE_PREEMPT_VICTIM  2 /* which of equally low-priority processors is preempted */
+#define ARCH_CHOICE_READY_QUEUE     3 /* which processor's ready queue takes a thread */
+#if defined(NTOS_HOST)
+ULONG arch_sched_choice_slow(ULONG Kind, ULONG Choices);
+static inline ULONG arch_sched_choice(ULONG Kind, ULONG Choices)
+{
+    if (__builtin_expect(arch_sched_points_on, 0) && Choices > 1)
+        return arch_sched_choice_slow(Kind, Choices);
+    return 0;
+}
+#else
+static inline ULONG arch_sched_choice(ULONG Kind, ULONG Choices)
+{
+    (void)Kind;
+    (void)Choices;
+    return 0;
+}
+#endif
+
 #endif /* NTOS_ARCH_H */
