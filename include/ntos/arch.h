@@ -384,7 +384,9 @@ const UCHAR *arch_kernel_eh_frame_hdr(void);
 #define ARCH_SP_MUTEX_RELEASE    20
 #define ARCH_SP_RAW_ACQUIRE      21 /* unchecked lock (dispatcher, DPC queue): a point only */
 #define ARCH_SP_RAW_RELEASE      22
-#define ARCH_SP_KINDS            23
+#define ARCH_SP_APC_INSERT       23 /* KeInsertQueueApc (Object = APC) */
+#define ARCH_SP_APC_REMOVE       24 /* KeRemoveQueueApc, KiDeliverApc taking one (Object = APC / thread) */
+#define ARCH_SP_KINDS            27
 #if defined(NTOS_HOST)
 extern volatile int arch_sched_points_on;
 void arch_sched_point_slow(ULONG Kind, const void *Object);
