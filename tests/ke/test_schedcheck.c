@@ -62,20 +62,20 @@ static void ready_queue_corruptions_are_caught(void **state)
     volatile ULONG r[8];
     KIRQL old = KiAcquireDispatcherLock();
     PKI_PROCESSOR p = cpu0();
-    ULONG summary = p->ReadySummary;
+    ULONG summary = __atomic_load_n(&p->ReadySummary, __ATOMIC_RELAXED);
     BOOLEAN usable = IsListEmpty(&p->ReadyListHead[31]) && IsListEmpty(&p->ReadyListHead[30]) &&
                      !(summary & (3u << 30));
     if (usable) {
         /* 1. a summary bit for an empty queue */
-        p->ReadySummary = summary | (1u << 31);
+        __atomic_store_n(&p->ReadySummary, summary | (1u << 31), __ATOMIC_RELAXED);
         r[0] = run_check();
-        p->ReadySummary = summary;
+        __atomic_store_n(&p->ReadySummary, summary, __ATOMIC_RELAXED);
         /* 2. a queued thread without its summary bit */
         fake_ready();
         InsertTailList(&p->ReadyListHead[31], &fake.ReadyListEntry);
         r[1] = run_check();
         /* ... and with it, the same queue is consistent */
-        p->ReadySummary = summary | (1u << 31);
+        __atomic_store_n(&p->ReadySummary, summary | (1u << 31), __ATOMIC_RELAXED);
         r[2] = run_check();
         /* 3. a queued thread that is not Ready */
         fake.State = Waiting;
@@ -88,12 +88,12 @@ static void ready_queue_corruptions_are_caught(void **state)
         /* 5. queued twice (inserted into queue 30 without leaving 31): queue
          * 30, walked first, holds a thread that claims priority 31 */
         InsertTailList(&p->ReadyListHead[30], &fake.ReadyListEntry);
-        p->ReadySummary = summary | (3u << 30);
+        __atomic_store_n(&p->ReadySummary, summary | (3u << 30), __ATOMIC_RELAXED);
         r[5] = run_check();
         InitializeListHead(&p->ReadyListHead[30]);
         InitializeListHead(&p->ReadyListHead[31]);
         InsertTailList(&p->ReadyListHead[31], &fake.ReadyListEntry);
-        p->ReadySummary = summary | (1u << 31);
+        __atomic_store_n(&p->ReadySummary, summary | (1u << 31), __ATOMIC_RELAXED);
         /* 6. queued and waiting: a wait block linked into an event's list */
         KeInitializeEvent(&other, NotificationEvent, FALSE);
         fake.WaitBlock[0].Thread = &fake;
@@ -107,12 +107,12 @@ static void ready_queue_corruptions_are_caught(void **state)
         fake.WaitBlockCount = 0;
         /* 7. a processor's standby thread that is not Standby */
         RemoveEntryList(&fake.ReadyListEntry);
-        p->ReadySummary = summary;
+        __atomic_store_n(&p->ReadySummary, summary, __ATOMIC_RELAXED);
         PKPRCB prcb = KiProcessorBlock(0);
         if (prcb->NextThread == NULL) {
-            prcb->NextThread = &fake;
+            __atomic_store_n(&prcb->NextThread, &fake, __ATOMIC_RELAXED);
             r[7] = run_check();
-            prcb->NextThread = NULL;
+            __atomic_store_n(&prcb->NextThread, NULL, __ATOMIC_RELAXED);
         } else {
             r[7] = KI_INVARIANT_STANDBY_STATE;
         }
@@ -140,17 +140,17 @@ static void current_thread_corruptions_are_caught(void **state)
     KIRQL old = KiAcquireDispatcherLock();
     PKTHREAD me = KeGetCurrentThread();
     PKI_PROCESSOR p = KiProcessor(KeGetCurrentPrcb());
-    ULONG summary = p->ReadySummary;
+    ULONG summary = __atomic_load_n(&p->ReadySummary, __ATOMIC_RELAXED);
     /* 1. the running thread's state is not Running */
-    me->State = Standby;
+    __atomic_store_n(&me->State, Standby, __ATOMIC_RELAXED);
     r[0] = run_check();
-    me->State = Running;
+    __atomic_store_n(&me->State, Running, __ATOMIC_RELAXED);
     /* 2. the running thread is also on a ready queue */
     InsertTailList(&p->ReadyListHead[(ULONG)me->Priority], &me->ReadyListEntry);
-    p->ReadySummary = summary | (1u << me->Priority);
+    __atomic_store_n(&p->ReadySummary, summary | (1u << me->Priority), __ATOMIC_RELAXED);
     r[1] = run_check();
     RemoveEntryList(&me->ReadyListEntry);
-    p->ReadySummary = summary;
+    __atomic_store_n(&p->ReadySummary, summary, __ATOMIC_RELAXED);
     /* 3. a Running thread that no processor runs: the fake one, in the
      * system process's thread list for the moment */
     fake_ready();
@@ -212,12 +212,12 @@ static void wait_list_corruptions_are_caught(void **state)
     r[4] = run_check();
     InsertTailList(head, &wb->WaitListEntry);
     /* 5. a thread with a linked block that is not Waiting */
-    w.State = Initialized;
+    __atomic_store_n(&w.State, Initialized, __ATOMIC_RELAXED);
     r[5] = run_check();
     /* 6. a Ready thread on no ready queue (a lost wake-up) */
-    w.State = Ready;
+    __atomic_store_n(&w.State, Ready, __ATOMIC_RELAXED);
     r[6] = run_check();
-    w.State = Waiting;
+    __atomic_store_n(&w.State, Waiting, __ATOMIC_RELAXED);
     r[7] = run_check();
     KiReleaseDispatcherLock(old);
 
