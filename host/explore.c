@@ -147,6 +147,8 @@ static ULONG ex_ranked(ULONG *order)
     return n;
 }
 
+static ULONG ex_decide_ready(ULONG Choices);
+
 static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
 {
     (void)Context;
@@ -184,6 +186,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         ex_record(Kind, 2, v == 0, v, 0);
         return v;
     }
+    if (Kind == HOST_DECIDE_READY_CHOICE)
+        return ex_decide_ready(Choices);
     /* A CPU that keeps running without pausing (a poll loop with no
      * arch_pause) is treated as yielding after a while, or a strategy that
      * prefers it (PCT, DFS's no-preemption default) would never finish. */
@@ -241,6 +245,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
 
 static BOOLEAN ld_on;
 static void ld_event(ULONG Kind, const void *Object);
+static void ex_check_invariants(void);
+static void ex_invariant_stats(void);
 
 void host_explore_boot(void)
 {
@@ -267,6 +273,7 @@ void arch_sched_point_slow(ULONG Kind, const void *Object)
     default:
         break;
     }
+    ex_check_invariants();
     host_vt_point();
 }
 
@@ -679,6 +686,7 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
     ex.Armed = TRUE;
     Fn(Context);
     ex.Armed = FALSE;
+    ex_invariant_stats();
     fflush(stdout);
     fflush(stderr);
     _exit(0);
@@ -841,4 +849,89 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
     munmap(sh, sizeof(ex_shared));
     ex.Shared = NULL;
     return Result->Failures;
+}
+
+/* ---- dispatcher invariant checks at scheduling points ------------------------------- */
+
+/* Weak: host-only test programs link the backend without the kernel. */
+extern BOOLEAN KiCheckDispatcherInvariantsIfQuiescent(void) __attribute__((weak));
+
+static ULONG64 ex_inv_points, ex_inv_checked;
+static LONG ex_inv_every = -1;
+
+/*
+ * While a scenario runs (armed), every scheduling point first checks the
+ * dispatcher invariants (src/ke/schedcheck.c) when no processor holds the
+ * dispatcher lock: the one running virtual CPU sees the state every other CPU
+ * left behind at its own last point. A violation bug-checks, which fails the
+ * schedule with its trace like any other bug check. NTOS_EXPLORE_INVARIANTS=0
+ * turns the checks off, =N checks every Nth point only (default 1: all).
+ */
+static void ex_check_invariants(void)
+{
+    if (!ex.Armed || KiCheckDispatcherInvariantsIfQuiescent == NULL)
+        return;
+    if (ex_inv_every < 0)
+        ex_inv_every = (LONG)ex_env_u64("NTOS_EXPLORE_INVARIANTS", 1);
+    ex_inv_points++;
+    if (ex_inv_every == 0 || ex_inv_points % (ULONG)ex_inv_every != 0)
+        return;
+    ex_inv_checked += KiCheckDispatcherInvariantsIfQuiescent();
+}
+
+/* NTOS_EXPLORE_STATS=1: each schedule prints how many scheduling points it
+ * saw, how many invariant checks ran, and how many free scheduler choices
+ * (arch_sched_choice) the strategy made and how many of them were not the
+ * default (for measuring the checks' cost and the choices' reach). */
+static ULONG64 ex_choices, ex_choices_other;
+static void ex_invariant_stats(void)
+{
+    if (ex_env_u64("NTOS_EXPLORE_STATS", 0))
+        fprintf(stderr, "ntos explore: %llu scheduling points, %llu invariant checks, %llu scheduler choices "
+                        "(%llu not the default)\n",
+                (unsigned long long)ex_inv_points, (unsigned long long)ex_inv_checked,
+                (unsigned long long)ex_choices, (unsigned long long)ex_choices_other);
+}
+
+/* ---- the scheduler's free choices (arch_sched_choice) ------------------------------- */
+
+/*
+ * Which idle processor receives a readied thread, which of equally
+ * low-priority processors it preempts, which processor's queue it joins: NT's
+ * rules allow each alternative, so while a scenario runs the strategy picks.
+ * Random and PCT choose uniformly (PCT's priorities are about processors, not
+ * about these); DFS always takes the default (0) and does not branch here, so
+ * its preemption-bounded tree is unchanged; replay repeats the recorded value.
+ * Before the scenario is armed (boot) the default is taken without a decision.
+ */
+ULONG arch_sched_choice_slow(ULONG Kind, ULONG Choices)
+{
+    (void)Kind;
+    if (!host.VirtualTime || !ex.Armed)
+        return 0;
+    return host_decide(HOST_DECIDE_READY_CHOICE, Choices);
+}
+
+static ULONG ex_decide_ready(ULONG Choices)
+{
+    ex_shared *sh = ex.Shared;
+    ULONG index = sh->Count, value;
+    switch (ex.Strategy) {
+    case EX_RANDOM:
+    case EX_PCT:
+        value = (ULONG)(ex_rand() >> 33) % Choices;
+        break;
+    case EX_REPLAY:
+        value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
+        if (value >= Choices)
+            value = 0;
+        break;
+    default:
+        value = 0;
+        break;
+    }
+    ex_record(HOST_DECIDE_READY_CHOICE, Choices, value, value, 0);
+    ex_choices++;
+    ex_choices_other += value != 0;
+    return value;
 }

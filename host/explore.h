@@ -17,6 +17,9 @@
  *   NTOS_EXPLORE_LONG=1  use Options->LongSchedules instead
  *   NTOS_EXPLORE_DIR     where failing traces are written (default: cwd)
  *   NTOS_CPUS       virtual CPUs when Options->Cpus is 0
+ *   NTOS_EXPLORE_INVARIANTS  0: no dispatcher invariant checks at scheduling
+ *                   points; N: every Nth point (default 1)
+ *   NTOS_EXPLORE_STATS=1     each schedule prints points, checks and scheduler choices
  *
  * A failing schedule prints its strategy, seed, schedule number, exit status
  * and the path of its trace; NTOS_EXPLORE=replay:<path> NTOS_SCHEDULES=1 runs

@@ -52,6 +52,7 @@ BOOLEAN host_booted(void);
 enum host_decision_kind {
     HOST_DECIDE_RUN_CPU = 1,   /* which runnable CPU gets the token next */
     HOST_DECIDE_FIRE_CLOCK,    /* 1 = fire a clock interrupt at this point */
+    HOST_DECIDE_READY_CHOICE,  /* a free choice of the scheduler (arch_sched_choice; 0 = default) */
 };
 typedef ULONG (*host_decide_fn)(void *Context, ULONG Kind, ULONG Choices);
 ULONG host_decide(ULONG Kind, ULONG Choices);

@@ -384,7 +384,9 @@ const UCHAR *arch_kernel_eh_frame_hdr(void);
 #define ARCH_SP_MUTEX_RELEASE    20
 #define ARCH_SP_RAW_ACQUIRE      21 /* unchecked lock (dispatcher, DPC queue): a point only */
 #define ARCH_SP_RAW_RELEASE      22
-#define ARCH_SP_KINDS            23
+#define ARCH_SP_APC_INSERT       23 /* KeInsertQueueApc (Object = APC) */
+#define ARCH_SP_APC_REMOVE       24 /* KeRemoveQueueApc, KiDeliverApc taking one (Object = APC / thread) */
+#define ARCH_SP_KINDS            27
 #if defined(NTOS_HOST)
 extern volatile int arch_sched_points_on;
 void arch_sched_point_slow(ULONG Kind, const void *Object);
@@ -398,6 +400,33 @@ static inline void arch_sched_point(ULONG Kind, const void *Object)
 {
     (void)Kind;
     (void)Object;
+}
+#endif
+
+/* ---- verification: the scheduler's free choices ------------------------------------
+ * arch_sched_choice(Kind, Choices) is called where NT's scheduling rules leave
+ * the kernel a choice among Choices equally valid alternatives, numbered so
+ * that 0 is the one the scheduler takes by default. Bare metal: always 0.
+ * Host: 0 except while the interleaving explorer runs a scenario, when its
+ * decision function chooses (so schedules differ there too, and replay
+ * reproduces them). Dispatcher lock held. */
+#define ARCH_CHOICE_IDLE_PROCESSOR  1 /* which idle processor gets a readied thread */
+#define ARCH_CHOICE_PREEMPT_VICTIM  2 /* which of equally low-priority processors is preempted */
+#define ARCH_CHOICE_READY_QUEUE     3 /* which processor's ready queue takes a thread */
+#if defined(NTOS_HOST)
+ULONG arch_sched_choice_slow(ULONG Kind, ULONG Choices);
+static inline ULONG arch_sched_choice(ULONG Kind, ULONG Choices)
+{
+    if (__builtin_expect(arch_sched_points_on, 0) && Choices > 1)
+        return arch_sched_choice_slow(Kind, Choices);
+    return 0;
+}
+#else
+static inline ULONG arch_sched_choice(ULONG Kind, ULONG Choices)
+{
+    (void)Kind;
+    (void)Choices;
+    return 0;
 }
 #endif
 

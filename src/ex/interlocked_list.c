@@ -20,8 +20,11 @@
 #include <ntos/ex_lists.h>
 #include "../ke/ki.h"
 
-static ULONG_PTR ExpLockList(PKSPIN_LOCK Lock)
+/* Object: the list or addend, for the explorer's scheduling point (another
+ * processor may run the same routine on it at this moment). */
+static ULONG_PTR ExpLockList(PKSPIN_LOCK Lock, const void *Object)
 {
+    arch_sched_point(ARCH_SP_INTERLOCKED, Object);
     ULONG_PTR state = arch_disable_interrupts();
     KiAcquireSpinLockRaw(Lock);
     return state;
@@ -35,7 +38,7 @@ static void ExpUnlockList(PKSPIN_LOCK Lock, ULONG_PTR State)
 
 PLIST_ENTRY NTAPI ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, ListHead);
     PLIST_ENTRY first = ListHead->Flink;
     InsertHeadList(ListHead, ListEntry);
     ExpUnlockList(Lock, state);
@@ -45,7 +48,7 @@ PLIST_ENTRY NTAPI ExInterlockedInsertHeadList(PLIST_ENTRY ListHead, PLIST_ENTRY 
 /* Returns the previous last entry, as the reference page documents. */
 PLIST_ENTRY NTAPI ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY ListEntry, PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, ListHead);
     PLIST_ENTRY last = ListHead->Blink;
     InsertTailList(ListHead, ListEntry);
     ExpUnlockList(Lock, state);
@@ -54,7 +57,7 @@ PLIST_ENTRY NTAPI ExInterlockedInsertTailList(PLIST_ENTRY ListHead, PLIST_ENTRY 
 
 PLIST_ENTRY NTAPI ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, ListHead);
     PLIST_ENTRY entry = IsListEmpty(ListHead) ? NULL : RemoveHeadList(ListHead);
     ExpUnlockList(Lock, state);
     return entry;
@@ -63,7 +66,7 @@ PLIST_ENTRY NTAPI ExInterlockedRemoveHeadList(PLIST_ENTRY ListHead, PKSPIN_LOCK 
 PSINGLE_LIST_ENTRY NTAPI ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead, PSINGLE_LIST_ENTRY ListEntry,
                                                     PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, ListHead);
     PSINGLE_LIST_ENTRY first = ListHead->Next;
     PushEntryList(ListHead, ListEntry);
     ExpUnlockList(Lock, state);
@@ -72,7 +75,7 @@ PSINGLE_LIST_ENTRY NTAPI ExInterlockedPushEntryList(PSINGLE_LIST_ENTRY ListHead,
 
 PSINGLE_LIST_ENTRY NTAPI ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, ListHead);
     PSINGLE_LIST_ENTRY first = PopEntryList(ListHead);
     ExpUnlockList(Lock, state);
     return first;
@@ -86,7 +89,7 @@ PSINGLE_LIST_ENTRY NTAPI ExInterlockedPopEntryList(PSINGLE_LIST_ENTRY ListHead, 
  */
 ULONG NTAPI ExInterlockedAddUlong(PULONG Addend, ULONG Increment, PKSPIN_LOCK Lock)
 {
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, Addend);
     ULONG initial = __atomic_load_n(Addend, __ATOMIC_RELAXED);
     __atomic_store_n(Addend, initial + Increment, __ATOMIC_RELAXED);
     ExpUnlockList(Lock, state);
@@ -96,7 +99,7 @@ ULONG NTAPI ExInterlockedAddUlong(PULONG Addend, ULONG Increment, PKSPIN_LOCK Lo
 LARGE_INTEGER NTAPI ExInterlockedAddLargeInteger(PLARGE_INTEGER Addend, LARGE_INTEGER Increment, PKSPIN_LOCK Lock)
 {
     LARGE_INTEGER initial;
-    ULONG_PTR state = ExpLockList(Lock);
+    ULONG_PTR state = ExpLockList(Lock, Addend);
     initial.QuadPart = __atomic_load_n(&Addend->QuadPart, __ATOMIC_RELAXED);
     /* Unsigned so that wrapping around is defined, as the hardware add is. */
     __atomic_store_n(&Addend->QuadPart, (LONGLONG)((ULONGLONG)initial.QuadPart + (ULONGLONG)Increment.QuadPart),
@@ -109,5 +112,6 @@ LARGE_INTEGER NTAPI ExInterlockedAddLargeInteger(PLARGE_INTEGER Addend, LARGE_IN
  * the whole operation (the WDK's x64 macro is the same). */
 VOID NTAPI ExInterlockedAddLargeStatistic(PLARGE_INTEGER Addend, ULONG Increment)
 {
+    arch_sched_point(ARCH_SP_INTERLOCKED, Addend);
     __atomic_fetch_add((volatile ULONGLONG *)&Addend->QuadPart, (ULONGLONG)Increment, __ATOMIC_RELAXED);
 }

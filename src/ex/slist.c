@@ -176,6 +176,7 @@ static PSLIST_ENTRY ExpSListFlush(PSLIST_HEADER ListHead)
         EXP_SLIST_VALUE new;
         new.Low = (old.Low + EXP_SLIST_SEQUENCE_ONE) & ~EXP_SLIST_DEPTH_MASK;
         new.High = 0;
+        arch_sched_point(ARCH_SP_INTERLOCKED, ListHead);
         if (ExpSListCompareExchange(ListHead, &old, new))
             return first;
         arch_pause();

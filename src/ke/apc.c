@@ -106,6 +106,7 @@ static void KiRequestApcDelivery(PKTHREAD Thread)
 
 BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemArgument2, KPRIORITY Increment)
 {
+    arch_sched_point(ARCH_SP_APC_INSERT, Apc);
     PKTHREAD t = Apc->Thread;
     KIRQL old = KiAcquireDispatcherLock();
     if (!t->ApcQueueable || Apc->Inserted) {
@@ -152,6 +153,7 @@ BOOLEAN NTAPI KeInsertQueueApc(PRKAPC Apc, PVOID SystemArgument1, PVOID SystemAr
 
 BOOLEAN NTAPI KeRemoveQueueApc(PKAPC Apc)
 {
+    arch_sched_point(ARCH_SP_APC_REMOVE, Apc);
     PKTHREAD t = Apc->Thread;
     KIRQL old = KiAcquireDispatcherLock();
     BOOLEAN removed = Apc->Inserted;
@@ -176,6 +178,7 @@ VOID KiDeliverApc(KPROCESSOR_MODE Mode)
     if (t == NULL)
         return;
     for (;;) {
+        arch_sched_point(ARCH_SP_APC_REMOVE, t);
         KIRQL old = KiAcquireDispatcherLock();
         PLIST_ENTRY head = &t->ApcState.ApcListHead[KernelMode];
         __atomic_store_n(&t->ApcState.KernelApcPending, FALSE, __ATOMIC_RELEASE);

@@ -173,6 +173,36 @@ static inline BOOLEAN KiKernelApcQueuedUnlocked(PKTHREAD Thread)
 /* ---- time (time.c) --------------------------------------------------------------------- */
 VOID KiUpdateTime(void);                 /* clock interrupt on processor 0 */
 
+/* ---- invariant checks (schedcheck.c) ----------------------------------------------------
+ * Bug check DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) with Parameter1 =
+ * KI_VERIFIER_DISPATCHER_INVARIANT, Parameter2 = KI_INVARIANT_*, Parameter3 =
+ * the object, Parameter4 = the related object (see schedcheck.c). */
+#define KI_VERIFIER_DISPATCHER_INVARIANT 0x2001
+enum {
+    KI_INVARIANT_READY_SUMMARY = 1,   /* summary bit differs from queue emptiness (head, cpu<<8|prio) */
+    KI_INVARIANT_READY_LIST,          /* ready queue not a well-formed list (entry, head) */
+    KI_INVARIANT_READY_STATE,         /* queued thread not Ready (thread, state) */
+    KI_INVARIANT_READY_QUEUE,         /* queued under another priority/processor, or twice (thread, cpu<<8|prio) */
+    KI_INVARIANT_READY_AND_WAITING,   /* queued thread has a linked wait block (thread, cpu) */
+    KI_INVARIANT_READY_RUNNING,       /* queued thread is a current/standby thread (thread, cpu) */
+    KI_INVARIANT_READY_LOST,          /* Ready thread on no queue (thread, NextProcessor) */
+    KI_INVARIANT_CURRENT_STATE,       /* CurrentThread not Running (thread, cpu) */
+    KI_INVARIANT_STANDBY_STATE,       /* NextThread not Standby (thread, cpu) */
+    KI_INVARIANT_RUNNING_NOT_CURRENT, /* Running thread no processor runs (thread, NextProcessor) */
+    KI_INVARIANT_WAIT_LIST,           /* object wait list not well formed (entry, head) */
+    KI_INVARIANT_WAIT_BLOCK_OBJECT,   /* block on an object's list names another object (block, object) */
+    KI_INVARIANT_WAIT_BLOCK_THREAD,   /* block's thread missing or not Waiting (block, thread) */
+    KI_INVARIANT_WAITING_UNLINKED,    /* waiting thread's block not on its object's list (thread, object) */
+    KI_INVARIANT_NOT_WAITING_LINKED,  /* thread not Waiting has a linked wait block (thread, state) */
+    KI_INVARIANT_THREAD_LIST,         /* the system process's thread list is broken (entry, head) */
+};
+/* Dispatcher lock held, or the only running processor of the host's virtual time. */
+VOID KiCheckDispatcherInvariants(void);
+/* Checks only if no processor holds the dispatcher lock (virtual time: no other
+ * processor runs meanwhile); TRUE if it checked. */
+BOOLEAN KiCheckDispatcherInvariantsIfQuiescent(void);
+ULONG64 KiDispatcherInvariantChecks(void);
+
 DECLSPEC_NORETURN VOID KiIdleLoop(void);
 
 #endif /* NTOS_KI_H */

@@ -103,6 +103,19 @@ static void KiSetStandby(PKPRCB Prcb, PKTHREAD Thread)
  * Makes Thread runnable: hands it to an idle processor it may run on, or
  * preempts the processor running the lowest-priority thread if Thread beats
  * it, or queues it. Dispatcher lock held.
+ *
+ * Where NT's rules leave a choice, arch_sched_choice makes it (bare metal: the
+ * default, alternative 0; the host's explorer: its decision function), so
+ * that nothing here can depend on one particular pick:
+ *  - the preferred (last or current) processor gets the thread if it is idle;
+ *    otherwise any idle processor may (default: the next one in numbering
+ *    order after the preferred one);
+ *  - among processors running equally low-priority threads, any may be
+ *    preempted (default: the first after the preferred one);
+ *  - a thread that preempts nobody may wait in the queue of the preferred
+ *    processor or of any processor running a thread of its own priority,
+ *    which will take it at the end of that thread's quantum (default: the
+ *    preferred one).
  */
 VOID KiReadyThread(PKTHREAD Thread)
 {
@@ -114,20 +127,28 @@ VOID KiReadyThread(PKTHREAD Thread)
         preferred = (affinity & ((KAFFINITY)1 << self)) ? self : (ULONG)__builtin_ctzll(affinity);
 
     /* An idle processor first: the preferred one, then any other. */
+    ULONG idle[ARCH_MAX_CPUS], idleCount = 0;
     for (ULONG i = 0; i < count; i++) {
         ULONG n = (preferred + i) % count;
         if (!(affinity & ((KAFFINITY)1 << n)))
             continue;
         PKPRCB prcb = KiProcessorBlock(n);
         if (prcb->NextThread == NULL && KiIsIdleThread(prcb, prcb->CurrentThread)) {
-            KiSetStandby(prcb, Thread);
-            return;
+            if (n == preferred) {
+                KiSetStandby(prcb, Thread);
+                return;
+            }
+            idle[idleCount++] = n;
         }
+    }
+    if (idleCount != 0) {
+        KiSetStandby(KiProcessorBlock(idle[arch_sched_choice(ARCH_CHOICE_IDLE_PROCESSOR, idleCount)]), Thread);
+        return;
     }
 
     /* Otherwise preempt the processor whose running thread is least important. */
     LONG lowest = MAXIMUM_PRIORITY;
-    ULONG victim = preferred;
+    ULONG tied[ARCH_MAX_CPUS], tiedCount = 0;
     for (ULONG i = 0; i < count; i++) {
         ULONG n = (preferred + i) % count;
         if (!(affinity & ((KAFFINITY)1 << n)))
@@ -135,14 +156,28 @@ VOID KiReadyThread(PKTHREAD Thread)
         LONG prio = KiProcessorPriority(KiProcessorBlock(n));
         if (prio < lowest) {
             lowest = prio;
-            victim = n;
+            tiedCount = 0;
         }
+        if (prio == lowest)
+            tied[tiedCount++] = n;
     }
     if (Thread->Priority > lowest) {
+        ULONG victim = tied[arch_sched_choice(ARCH_CHOICE_PREEMPT_VICTIM, tiedCount)];
         KiSetStandby(KiProcessorBlock(victim), Thread);
         return;
     }
-    KiInsertReady(KiProcessorBlock(preferred), Thread, Thread->Preempted);
+
+    /* Queued: the preferred processor's queue, or that of a processor running
+     * a thread of the same priority. */
+    ULONG queues[ARCH_MAX_CPUS], queueCount = 0;
+    queues[queueCount++] = preferred;
+    for (ULONG i = 1; i < count; i++) {
+        ULONG n = (preferred + i) % count;
+        if ((affinity & ((KAFFINITY)1 << n)) && KiProcessorPriority(KiProcessorBlock(n)) == Thread->Priority)
+            queues[queueCount++] = n;
+    }
+    ULONG target = queues[arch_sched_choice(ARCH_CHOICE_READY_QUEUE, queueCount)];
+    KiInsertReady(KiProcessorBlock(target), Thread, Thread->Preempted);
 }
 
 static PKTHREAD KiTakeFromQueues(PKPRCB Prcb, KAFFINITY Bit, LONG MinPriority)
