@@ -54,7 +54,7 @@ volatile int arch_sched_points_on;
 
 /* ---- explorer state in the child ---------------------------------------------------- */
 
-enum ex_strategy { EX_RANDOM, EX_PCT, EX_DFS, EX_REPLAY };
+enum ex_strategy { EX_RANDOM, EX_PCT, EX_DFS, EX_REPLAY, EX_BYTES };
 
 #define EX_MAX_DECISIONS (1u << 20)
 #define EX_MAX_PCT_DEPTH 16
@@ -71,6 +71,7 @@ typedef struct ex_shared {
     ULONG PrefixLength;
     ULONG Pad;
     char Message[1024];
+    UCHAR Features[NTOS_EXPLORE_FEATURES]; /* bytes mode: interleaving features (see ex_feature) */
     UCHAR Prefix[EX_MAX_DECISIONS];  /* dfs/replay: forced ranks (dfs) or values (replay) */
     ULONG Entry[EX_MAX_DECISIONS];
 } ex_shared;
@@ -101,7 +102,72 @@ static struct {
     ULONG Steps;
     LONG LowestPriority;
     ULONG LastChosen, RunLength;
+    /* bytes (libFuzzer): the schedule is a list of preemptions read from Prefix */
+    ULONG BytePos;
+    ULONG64 RunDecisions, NextPreemptAt;
+    UCHAR NextChoice;
+    BOOLEAN ClockPending;
+    /* the kind and object of the scheduling point each CPU last passed */
+    UCHAR PointKind[ARCH_MAX_CPUS];
+    const void *PointObject[ARCH_MAX_CPUS];
 } ex;
+
+static void (*ex_exit_hook)(void);
+
+/* Every exit of an explored child goes through here (the libFuzzer harness
+ * copies the child's coverage counters out in the hook). */
+static __attribute__((noreturn)) void ex_exit(int Code)
+{
+    if (ex_exit_hook != NULL)
+        ex_exit_hook();
+    _exit(Code);
+}
+
+void host_explore_child_exiting(void)
+{
+    if (ex_exit_hook != NULL && ex.Shared != NULL)
+        ex_exit_hook();
+}
+
+/* Bytes mode: loads the next preemption: a gap byte (0xFF: 255 plus a
+ * little-endian u16 more) = RUN_CPU decisions to leave at rank 0 first, then a
+ * choice byte (rank = choice % candidates; bit 7 also fires the clock early at
+ * the next clock decision). No bytes left: never preempt again. */
+static UCHAR ex_byte(void)
+{
+    ex_shared *sh = ex.Shared;
+    return ex.BytePos < sh->PrefixLength ? sh->Prefix[ex.BytePos++] : 0;
+}
+
+static void ex_bytes_load(void)
+{
+    ex_shared *sh = ex.Shared;
+    if (ex.BytePos >= sh->PrefixLength) {
+        ex.NextPreemptAt = ~0ULL;
+        return;
+    }
+    ULONG64 gap = ex_byte();
+    if (gap == 0xFF) {
+        gap += ex_byte();
+        gap += (ULONG64)ex_byte() << 8;
+    }
+    ex.NextChoice = ex_byte();
+    ex.NextPreemptAt = ex.RunDecisions + 1 + gap;
+}
+
+/* Interleaving coverage for the fuzzer: a feature per (kind of point the
+ * running CPU is at, kind of point the chosen CPU is parked at, same object,
+ * CPU switched). libFuzzer sees them as extra counters, so a schedule that
+ * puts two CPUs at a new pair of points (or at the same object) is kept. */
+static void ex_feature(ULONG Me, ULONG Chosen)
+{
+    ULONG a = ex.PointKind[Me] & 31, b = ex.PointKind[Chosen] & 31;
+    ULONG same = Me != Chosen && ex.PointObject[Me] != NULL && ex.PointObject[Me] == ex.PointObject[Chosen];
+    ULONG f = (((a * 32 + b) * 2 + same) * 2 + (Me != Chosen)) % NTOS_EXPLORE_FEATURES;
+    UCHAR *c = &ex.Shared->Features[f];
+    if (*c != 0xFF)
+        (*c)++;
+}
 
 static ULONG64 ex_rand(void)
 {
@@ -165,7 +231,7 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         fprintf(stderr, "ntos explore: livelock: the scenario made %u decisions without finishing\n", index);
         snprintf(sh->Message, sizeof(sh->Message), "livelock (%u decisions)", index);
         fflush(stderr);
-        _exit(4);
+        ex_exit(4);
     }
     if (Kind == HOST_DECIDE_FIRE_CLOCK) {
         ULONG v;
@@ -176,6 +242,10 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             break;
         case EX_REPLAY:
             v = index < sh->PrefixLength ? sh->Prefix[index] : 1;
+            break;
+        case EX_BYTES:
+            v = ex.ClockPending ? 0 : 1;
+            ex.ClockPending = FALSE;
             break;
         default:
             v = 1; /* dfs does not branch on early clock interrupts */
@@ -218,6 +288,17 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             rank = 0;
         value = order[rank];
         break;
+    case EX_BYTES:
+        ex.RunDecisions++;
+        if (ex.NextPreemptAt == 0)
+            ex_bytes_load();
+        if (ex.RunDecisions == ex.NextPreemptAt) {
+            rank = (ULONG)(ex.NextChoice & 0x7F) % n;
+            ex.ClockPending = (ex.NextChoice & 0x80) != 0;
+            ex_bytes_load();
+        }
+        value = order[rank];
+        break;
     default: /* replay */
         value = index < sh->PrefixLength ? sh->Prefix[index] : order[0];
         if (value >= n)
@@ -232,6 +313,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
     if (host_vt_candidates[value] != ex.LastChosen || host_vt_yielding)
         ex.RunLength = 0;
     ex.LastChosen = host_vt_candidates[value];
+    if (ex.Strategy == EX_BYTES)
+        ex_feature(host_vt_current, host_vt_candidates[value]);
     ULONG cost = rank != 0 && host_vt_current_included;
     ex_record(Kind, n, rank, value, cost | (host_vt_current_included ? 2 : 0));
     return value;
@@ -260,6 +343,11 @@ void arch_sched_point_slow(ULONG Kind, const void *Object)
         ld_event(Kind, Object);
     if (!host.VirtualTime)
         return;
+    ULONG cpu = host_self()->Number;
+    if (cpu < ARCH_MAX_CPUS) {
+        ex.PointKind[cpu] = (UCHAR)Kind;
+        ex.PointObject[cpu] = Object;
+    }
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRED:
     case ARCH_SP_MUTEX_ACQUIRED:
@@ -551,7 +639,7 @@ void host_explore_all_idle(ULONG64 Now)
     ex_report_threads();
     snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "deadlock or hang (every CPU idle)");
     fflush(stderr);
-    _exit(3);
+    ex_exit(3);
 }
 
 void ntos_explore_fail(const char *Format, ...)
@@ -565,7 +653,7 @@ void ntos_explore_fail(const char *Format, ...)
     if (ex.Shared != NULL)
         snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "%s", msg);
     fflush(stderr);
-    _exit(2);
+    ex_exit(2);
 }
 
 /* ---- the parent: strategies over schedules ------------------------------------------ */
@@ -681,7 +769,7 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
     ex.Armed = FALSE;
     fflush(stdout);
     fflush(stderr);
-    _exit(0);
+    ex_exit(0);
 }
 
 static int ex_cmp_u64(const void *a, const void *b)
@@ -841,4 +929,71 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
     munmap(sh, sizeof(ex_shared));
     ex.Shared = NULL;
     return Result->Failures;
+}
+
+/* ---- libFuzzer: one schedule from input bytes --------------------------------------- */
+
+static ex_shared *ex_input_shared;
+
+void ntos_explore_set_exit_hook(void (*Hook)(void))
+{
+    ex_exit_hook = Hook;
+}
+
+int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHAR *Schedule, ULONG Length,
+                       ntos_explore_input_result *Result)
+{
+    if (ex_input_shared == NULL) {
+        /* One mapping for the whole fuzzing session: a fresh 5 MB mapping per
+         * input would cost more than many of the runs. */
+        ex_input_shared = mmap(NULL, sizeof(ex_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (ex_input_shared == MAP_FAILED) {
+            perror("ntos explore: mmap");
+            exit(1);
+        }
+    }
+    ex_shared *sh = ex_input_shared;
+    if (Cpus < 1)
+        Cpus = 1;
+    if (Cpus > ARCH_MAX_CPUS)
+        Cpus = ARCH_MAX_CPUS;
+    if (Length > EX_MAX_DECISIONS)
+        Length = EX_MAX_DECISIONS;
+    sh->Count = 0;
+    sh->Overflow = 0;
+    sh->Message[0] = 0;
+    memset(sh->Features, 0, sizeof(sh->Features));
+    if (Length)
+        memcpy(sh->Prefix, Schedule, Length);
+    sh->PrefixLength = Length;
+    ex.Shared = sh;
+    ex.Strategy = EX_BYTES;
+    ex.Param = 0;
+    ex.BytePos = 0;
+    ex.RunDecisions = 0;
+    ex.NextPreemptAt = 0;
+    ex.ClockPending = FALSE;
+    ex.LastChosen = 0;
+    ex.RunLength = 0;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("ntos explore: fork");
+        exit(1);
+    }
+    if (pid == 0)
+        ex_child(Fn, Context, Cpus, 1, 600000000ULL, 0);
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    ex.Shared = NULL;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (Result != NULL) {
+        Result->Status = code;
+        Result->Decisions = sh->Count;
+        Result->Features = sh->Features;
+        snprintf(Result->Message, sizeof(Result->Message), "%s", sh->Message);
+    }
+    return code;
 }
