@@ -38,7 +38,11 @@
  *   byte 0: virtual CPUs 2 + b % 3; byte 1: worker threads 2 + b % 3;
  *   per worker: an operation count 1 + b % 12, then (op, arg) byte pairs.
  *   The rest of the input is the schedule (explore.h, ntos_explore_input):
- *   (gap, choice) preemption pairs; past its end, rank 0 = no preemption.
+ *   one byte per "which CPU runs next" decision, rank = byte % runnable CPUs
+ *   (0 = no preemption), >= 0xF0 also fires the clock early; past its end,
+ *   rank 0 = no preemption. Run with -max_len=512 -len_control=0 (as CTest
+ *   does): a scenario makes a few hundred decisions, and libFuzzer's default
+ *   length control keeps inputs too short for the schedule part for minutes.
  * Operations (op % 16), each one correct driver code, so any failure is the
  * kernel's: 0 set event (arg&1: notification / synchronization), 1 clear the
  * notification event, 2 wait for one with a 0-3 ms timeout, 3 wait-any on both
@@ -69,6 +73,7 @@
 #include <ntos/ex.h>
 #include <ntos/ex_sync.h>
 #include <ntos/io.h>
+#include <ntos/arch.h>
 #include <ntos/ke.h>
 
 #include "fuzz_input.h"
@@ -317,12 +322,36 @@ static void fz_irp_complete(PIRP p, ULONG Slot)
     }
 }
 
+/* The object an operation works on (for the scheduling point before it). */
+static const void *fz_op_object(ULONG Me, UCHAR Op, UCHAR Arg)
+{
+    switch (Op % 16) {
+    case 0: case 1: case 2: case 3:
+        return &ev[Arg & 1];
+    case 4: case 5:
+        return &sem;
+    case 6: case 7:
+        return &mx[0];
+    case 8: case 9:
+        return &dpc[Arg & 1];
+    case 10: case 11:
+        return &timer[Me];
+    case 12: case 13: case 14:
+        return &irp_state[Arg & 1];
+    default:
+        return NULL;
+    }
+}
+
 static VOID NTAPI fz_worker(PVOID Context)
 {
     ULONG me = (ULONG)(ULONG_PTR)Context;
     for (ULONG k = 0; k < prog.OpCount[me]; k++) {
         UCHAR arg = prog.Ops[me][k].Arg;
         LARGE_INTEGER t = fz_ms((arg >> 1) % 4);
+        /* The driver's own code between two kernel calls is where another
+         * processor can interleave too (it reads the shared slots here). */
+        arch_sched_point(ARCH_SP_INTERLOCKED, fz_op_object(me, prog.Ops[me][k].Op, arg));
         switch (prog.Ops[me][k].Op % 16) {
         case 0:
             KeSetEvent(&ev[arg & 1], 0, FALSE);

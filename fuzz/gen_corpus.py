@@ -360,7 +360,7 @@ io_seeds = {
 
 # ---- fuzz_schedule ---------------------------------------------------------------
 # byte 0: CPUs - 2, byte 1: workers - 2, per worker: op count - 1, then (op, arg)
-# pairs; the rest is the schedule: (gap, choice) preemptions (fuzz_schedule.c).
+# pairs; the rest is the schedule: a byte per decision, rank = byte % runnable CPUs.
 S_SET, S_CLEAR, S_WAIT, S_WAITANY, S_SEMREL, S_SEMWAIT, S_LOCKS, S_TRY = 0, 1, 2, 3, 4, 5, 6, 7
 S_DPCIN, S_DPCRM, S_TSET, S_TCANCEL, S_IRPNEW, S_IRPCANCEL, S_IRPDONE, S_DELAY = 8, 9, 10, 11, 12, 13, 14, 15
 
@@ -383,6 +383,7 @@ schedule_seeds = {
                     [6, 0x81, 3, 1]),
     "irp_cancel_vs_complete": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_DELAY, 0), (S_IRPDONE, 0)]],
                                     [5, 1, 2, 1, 2, 1]),
+    "irp_race": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_IRPNEW, 0), (S_IRPDONE, 0)]]),
     "mix4": sched(4, [[(S_LOCKS, 0x0C), (S_SET, 1), (S_IRPNEW, 1)], [(S_WAIT, 3), (S_IRPCANCEL, 1)],
                       [(S_IRPDONE, 1), (S_DPCIN, 0), (S_LOCKS, 0xB0)], [(S_TSET, 0), (S_SEMREL, 0), (S_SEMWAIT, 2)]],
                   [2, 1, 2, 2, 2, 3, 7, 1]),

@@ -24,8 +24,14 @@
  * adds an edge from each lock the thread already holds to the new one, keyed
  * by lock address; a new edge that closes a cycle bug-checks with
  * DRIVER_VERIFIER_DETECTED_VIOLATION (0x1001, held lock, acquired lock, cycle
- * length) after printing the cycle. Try-acquires add no edges (they cannot
- * block). Raw locks (the dispatcher lock, DPC queue locks, handed between
+ * length) after printing the cycle. Shared and exclusive acquisitions both
+ * add edges. Try-acquires (ARCH_SP_LOCK_TRY: KeTryToAcquireSpinLockAtDpcLevel,
+ * ExTryToAcquireFastMutex, push-lock tries, ERESOURCE Wait=FALSE) add no edges
+ * (they cannot block) but a success is recorded as held, so what the thread
+ * takes next is ordered after it. Holds carry a recursion depth (a shared
+ * resource taken twice and released once is still held). A release for
+ * another owner (ARCH_SP_LOCK_OWNER before it: ExReleaseResourceForThreadLite,
+ * ExSetResourceOwnerPointer) drops the owner's hold, not the caller's. Raw locks (the dispatcher lock, DPC queue locks, handed between
  * threads by design) are scheduling points only.
  *
  * Locking: in virtual time only the run-token holder executes, so the
@@ -102,10 +108,8 @@ static struct {
     ULONG Steps;
     LONG LowestPriority;
     ULONG LastChosen, RunLength;
-    /* bytes (libFuzzer): the schedule is a list of preemptions read from Prefix */
+    /* bytes (libFuzzer): the schedule is read from Prefix, a byte a decision */
     ULONG BytePos;
-    ULONG64 RunDecisions, NextPreemptAt;
-    UCHAR NextChoice;
     BOOLEAN ClockPending;
     /* the kind and object of the scheduling point each CPU last passed */
     UCHAR PointKind[ARCH_MAX_CPUS];
@@ -129,30 +133,16 @@ void host_explore_child_exiting(void)
         ex_exit_hook();
 }
 
-/* Bytes mode: loads the next preemption: a gap byte (0xFF: 255 plus a
- * little-endian u16 more) = RUN_CPU decisions to leave at rank 0 first, then a
- * choice byte (rank = choice % candidates; bit 7 also fires the clock early at
- * the next clock decision). No bytes left: never preempt again. */
-static UCHAR ex_byte(void)
+/* Bytes mode: one input byte per RUN_CPU decision (rank = byte % candidates,
+ * rank 0 = no preemption); a byte >= 0xF0 also fires the clock early at the
+ * next clock decision. No bytes left: rank 0 and no early clock from then on. */
+static BOOLEAN ex_byte(UCHAR *Out)
 {
     ex_shared *sh = ex.Shared;
-    return ex.BytePos < sh->PrefixLength ? sh->Prefix[ex.BytePos++] : 0;
-}
-
-static void ex_bytes_load(void)
-{
-    ex_shared *sh = ex.Shared;
-    if (ex.BytePos >= sh->PrefixLength) {
-        ex.NextPreemptAt = ~0ULL;
-        return;
-    }
-    ULONG64 gap = ex_byte();
-    if (gap == 0xFF) {
-        gap += ex_byte();
-        gap += (ULONG64)ex_byte() << 8;
-    }
-    ex.NextChoice = ex_byte();
-    ex.NextPreemptAt = ex.RunDecisions + 1 + gap;
+    if (ex.BytePos >= sh->PrefixLength)
+        return FALSE;
+    *Out = sh->Prefix[ex.BytePos++];
+    return TRUE;
 }
 
 /* Interleaving coverage for the fuzzer: a feature per (kind of point the
@@ -288,17 +278,15 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             rank = 0;
         value = order[rank];
         break;
-    case EX_BYTES:
-        ex.RunDecisions++;
-        if (ex.NextPreemptAt == 0)
-            ex_bytes_load();
-        if (ex.RunDecisions == ex.NextPreemptAt) {
-            rank = (ULONG)(ex.NextChoice & 0x7F) % n;
-            ex.ClockPending = (ex.NextChoice & 0x80) != 0;
-            ex_bytes_load();
+    case EX_BYTES: {
+        UCHAR b;
+        if (ex_byte(&b)) {
+            rank = b % n;
+            ex.ClockPending = b >= 0xF0;
         }
         value = order[rank];
         break;
+    }
     default: /* replay */
         value = index < sh->PrefixLength ? sh->Prefix[index] : order[0];
         if (value >= n)
@@ -351,6 +339,7 @@ void arch_sched_point_slow(ULONG Kind, const void *Object)
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRED:
     case ARCH_SP_MUTEX_ACQUIRED:
+    case ARCH_SP_LOCK_OWNER:
         return; /* bookkeeping only: the acquire itself was the point */
     default:
         break;
@@ -372,10 +361,15 @@ typedef struct ld_node {
     ULONG Parent;
 } ld_node;
 
+/* A thread's (or an ERESOURCE owner pointer's) held locks, each with its
+ * recursion depth, so that a shared resource taken twice and released once is
+ * still held. */
 typedef struct ld_thread {
     const void *Key;
     ULONG Count;
+    const void *PendingOwner;   /* ARCH_SP_LOCK_OWNER: the next ACQUIRED/RELEASE acts for it */
     const void *Held[LD_HELD];
+    ULONG Depth[LD_HELD];
 } ld_thread;
 
 static ld_node ld_nodes[LD_NODES];
@@ -425,13 +419,21 @@ static ULONG ld_node_of(const void *Lock)
 
 static ld_thread *ld_thread_of(const void *Key)
 {
+    /* The key's own slot first (a slot emptied earlier in its probe chain
+     * must not hide it), then the first free or empty slot. */
     ULONG h = ld_hash(Key) & (LD_THREADS - 1);
     for (ULONG probe = 0; probe < LD_THREADS; probe++, h = (h + 1) & (LD_THREADS - 1)) {
         if (ld_threads[h].Key == Key)
             return &ld_threads[h];
-        if (ld_threads[h].Key == NULL || ld_threads[h].Count == 0) {
+        if (ld_threads[h].Key == NULL)
+            break;
+    }
+    h = ld_hash(Key) & (LD_THREADS - 1);
+    for (ULONG probe = 0; probe < LD_THREADS; probe++, h = (h + 1) & (LD_THREADS - 1)) {
+        if (ld_threads[h].Key == NULL || (ld_threads[h].Count == 0 && ld_threads[h].PendingOwner == NULL)) {
             ld_threads[h].Key = Key;
             ld_threads[h].Count = 0;
+            ld_threads[h].PendingOwner = NULL;
             return &ld_threads[h];
         }
     }
@@ -491,8 +493,9 @@ static const char *ld_kind_name(ULONG Kind)
 static void ld_event(ULONG Kind, const void *Object)
 {
     if (Kind != ARCH_SP_SPIN_ACQUIRE && Kind != ARCH_SP_SPIN_ACQUIRED && Kind != ARCH_SP_SPIN_RELEASE &&
-        Kind != ARCH_SP_MUTEX_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRED && Kind != ARCH_SP_MUTEX_RELEASE)
-        return;
+        Kind != ARCH_SP_MUTEX_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRED && Kind != ARCH_SP_MUTEX_RELEASE &&
+        Kind != ARCH_SP_LOCK_OWNER)
+        return; /* ARCH_SP_LOCK_TRY: no edge; the ACQUIRED that follows a success records the hold */
     const void *key = KeGetCurrentThread();
     if (key == NULL)
         key = KeGetPcr();
@@ -503,6 +506,19 @@ static void ld_event(ULONG Kind, const void *Object)
     ld_thread *t = ld_thread_of(key);
     if (t == NULL)
         goto out;
+    if (Kind == ARCH_SP_LOCK_OWNER) {
+        t->PendingOwner = Object;
+        goto out;
+    }
+    if (t->PendingOwner != NULL && Kind != ARCH_SP_SPIN_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRE) {
+        /* Released (or handed) for another owner: ExReleaseResourceForThreadLite,
+         * ExSetResourceOwnerPointer. */
+        const void *owner = t->PendingOwner;
+        t->PendingOwner = NULL;
+        t = ld_thread_of(owner);
+        if (t == NULL)
+            goto out;
+    }
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRE:
     case ARCH_SP_MUTEX_ACQUIRE: {
@@ -540,16 +556,27 @@ static void ld_event(ULONG Kind, const void *Object)
         break;
     }
     case ARCH_SP_SPIN_ACQUIRED:
-    case ARCH_SP_MUTEX_ACQUIRED:
-        if (t->Count < LD_HELD)
-            t->Held[t->Count++] = Object;
+    case ARCH_SP_MUTEX_ACQUIRED: {
+        ULONG i;
+        for (i = 0; i < t->Count && t->Held[i] != Object; i++)
+            ;
+        if (i < t->Count) {
+            t->Depth[i]++; /* recursion (a shared resource, a recursive exclusive one) */
+        } else if (t->Count < LD_HELD) {
+            t->Held[t->Count] = Object;
+            t->Depth[t->Count++] = 1;
+        }
         break;
-    default: /* release: drop the most recent hold of Object (releases need not nest) */
+    }
+    default: /* release: one level of Object's hold (releases need not nest) */
         for (ULONG i = t->Count; i-- > 0;) {
             if (t->Held[i] != Object)
                 continue;
-            memmove(&t->Held[i], &t->Held[i + 1], (t->Count - i - 1) * sizeof(t->Held[0]));
-            t->Count--;
+            if (--t->Depth[i] == 0) {
+                memmove(&t->Held[i], &t->Held[i + 1], (t->Count - i - 1) * sizeof(t->Held[0]));
+                memmove(&t->Depth[i], &t->Depth[i + 1], (t->Count - i - 1) * sizeof(t->Depth[0]));
+                t->Count--;
+            }
             break;
         }
         break;
@@ -970,8 +997,6 @@ int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHA
     ex.Strategy = EX_BYTES;
     ex.Param = 0;
     ex.BytePos = 0;
-    ex.RunDecisions = 0;
-    ex.NextPreemptAt = 0;
     ex.ClockPending = FALSE;
     ex.LastChosen = 0;
     ex.RunLength = 0;

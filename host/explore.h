@@ -68,12 +68,12 @@ __attribute__((noreturn, format(printf, 1, 2))) void ntos_explore_fail(const cha
 
 /*
  * libFuzzer driving (fuzz/fuzz_schedule.c): runs Fn once in a forked, freshly
- * booted child on Cpus virtual CPUs under the schedule the bytes encode: a
- * list of preemptions, each a gap (RUN_CPU decisions left at rank 0 first:
- * one byte, 0xFF = 255 plus a little-endian u16) and a choice byte (rank =
- * choice % candidates, rank 0 = no preemption; bit 7 also fires the clock
- * early at the next clock decision). Past the end of the bytes every decision
- * is rank 0. Returns the child's status as ntos_explore_result.FailedStatus
+ * booted child on Cpus virtual CPUs under the schedule the bytes encode: one
+ * byte per "which CPU runs next" decision, rank = byte % candidates (rank 0 =
+ * the current CPU goes on, no preemption; a spinning CPU's rank 0 is the next
+ * CPU round-robin); a byte >= 0xF0 also fires the clock early at the next
+ * clock decision. Past the end of the bytes every decision is rank 0 and the
+ * clock fires only when due. Returns the child's status as ntos_explore_result.FailedStatus
  * (0 = passed; 2 check failed, 3 deadlock, 4 livelock, 86 bug check,
  * 128 + signal for a sanitizer abort or crash).
  */

@@ -384,7 +384,9 @@ const UCHAR *arch_kernel_eh_frame_hdr(void);
 #define ARCH_SP_MUTEX_RELEASE    20
 #define ARCH_SP_RAW_ACQUIRE      21 /* unchecked lock (dispatcher, DPC queue): a point only */
 #define ARCH_SP_RAW_RELEASE      22
-#define ARCH_SP_KINDS            23
+#define ARCH_SP_LOCK_TRY         25 /* about to try-acquire a checked lock: a point, no lock-order edge */
+#define ARCH_SP_LOCK_OWNER       26 /* the thread's next ACQUIRED/RELEASE acts for owner Object (bookkeeping) */
+#define ARCH_SP_KINDS            27
 #if defined(NTOS_HOST)
 extern volatile int arch_sched_points_on;
 void arch_sched_point_slow(ULONG Kind, const void *Object);
