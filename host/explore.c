@@ -53,6 +53,7 @@
 
 #include <ntos/ke.h>
 #include <ntos/bugcodes.h>
+#include <ntos/ps.h>
 #include "explore.h"
 #include "host_private.h"
 
@@ -111,6 +112,7 @@ static struct {
     /* bytes (libFuzzer): the schedule is read from Prefix, a byte a decision */
     ULONG BytePos;
     BOOLEAN ClockPending;
+    BOOLEAN BudgetOnly;       /* NTOS_EXPLORE_DEADLOCK=budget: no exact deadlock check (comparison) */
     /* the kind and object of the scheduling point each CPU last passed */
     UCHAR PointKind[ARCH_MAX_CPUS];
     const void *PointObject[ARCH_MAX_CPUS];
@@ -368,6 +370,7 @@ typedef struct ld_thread {
     const void *Key;
     ULONG Count;
     const void *PendingOwner;   /* ARCH_SP_LOCK_OWNER: the next ACQUIRED/RELEASE acts for it */
+    const void *Acquiring;      /* a waiting acquire in progress (for the deadlock report) */
     const void *Held[LD_HELD];
     ULONG Depth[LD_HELD];
 } ld_thread;
@@ -522,6 +525,7 @@ static void ld_event(ULONG Kind, const void *Object)
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRE:
     case ARCH_SP_MUTEX_ACQUIRE: {
+        t->Acquiring = Object;
         ULONG b = ld_node_of(Object);
         if (b == 0)
             break;
@@ -558,6 +562,8 @@ static void ld_event(ULONG Kind, const void *Object)
     case ARCH_SP_SPIN_ACQUIRED:
     case ARCH_SP_MUTEX_ACQUIRED: {
         ULONG i;
+        if (t->Acquiring == Object)
+            t->Acquiring = NULL;
         for (i = 0; i < t->Count && t->Held[i] != Object; i++)
             ;
         if (i < t->Count) {
@@ -613,58 +619,164 @@ static const char *ex_state_name(UCHAR s)
     return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+static const char *ex_object_type_name(UCHAR t)
+{
+    static const char *names[] = {"NotificationEvent", "SynchronizationEvent", "Mutant", "Process", "Queue",
+                                  "Semaphore", "Thread", "Gate", "NotificationTimer", "SynchronizationTimer"};
+    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "object";
+}
+
+static const char *ex_wait_reason_name(UCHAR r)
+{
+    static const char *names[] = {
+        "Executive", "FreePage", "PageIn", "PoolAllocation", "DelayExecution", "Suspended", "UserRequest",
+        "WrExecutive", "WrFreePage", "WrPageIn", "WrPoolAllocation", "WrDelayExecution", "WrSuspended",
+        "WrUserRequest", "WrEventPair", "WrQueue", "WrLpcReceive", "WrLpcReply", "WrVirtualMemory", "WrPageOut",
+        "WrRendezvous", "WrKeyedEvent", "WrTerminated", "WrProcessInSwap", "WrCpuRateControl", "WrCalloutStack",
+        "WrKernel", "WrResource", "WrPushLock", "WrMutex", "WrQuantumEnd", "WrDispatchInt", "WrPreempted",
+        "WrYieldExecution", "WrFastMutex", "WrGuardedMutex", "WrRundown"};
+    return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
 /* Weak: host-only test programs link the backend without the kernel. */
 extern KPROCESS *const KiSystemProcessPointer __attribute__((weak));
+extern LIST_ENTRY PspActiveProcessHead __attribute__((weak));
+extern ULONG64 KiNextTimerDueTime(void) __attribute__((weak));
+
+/* The thread (lockdep key) holding Lock, other than Except; NULL if none known. */
+static const void *ld_holder_of(const void *Lock, const void *Except)
+{
+    for (ULONG h = 0; h < LD_THREADS; h++) {
+        if (ld_threads[h].Key == NULL || ld_threads[h].Key == Except)
+            continue;
+        for (ULONG i = 0; i < ld_threads[h].Count; i++)
+            if (ld_threads[h].Held[i] == Lock)
+                return ld_threads[h].Key;
+    }
+    return NULL;
+}
+
+static void ex_report_thread(PKTHREAD t)
+{
+    BOOLEAN idleWorker = t->State == Waiting && t->WaitReason == WrQueue && ld_held_by(t, NULL, 0) == 0;
+    fprintf(stderr, "    thread %p priority %d %s", (void *)t, t->Priority, ex_state_name(t->State));
+    if (t->State == Waiting) {
+        fprintf(stderr, " (%s%s) on", ex_wait_reason_name(t->WaitReason), idleWorker ? ", a worker waiting for work" : "");
+        for (ULONG i = 0; i < t->WaitBlockCount && t->WaitBlockList != NULL; i++) {
+            PDISPATCHER_HEADER o = t->WaitBlockList[i].Object;
+            if (o == NULL)
+                continue;
+            fprintf(stderr, " %s %p (signal state %d)", ex_object_type_name(o->Type), (void *)o, o->SignalState);
+            if (o->Type == MutantObject)
+                fprintf(stderr, " owned by thread %p", (void *)((PKMUTANT)o)->OwnerThread);
+        }
+    }
+    ld_thread *lt = NULL;
+    ULONG h = ld_hash(t) & (LD_THREADS - 1);
+    for (ULONG probe = 0; probe < LD_THREADS && ld_threads[h].Key != NULL; probe++, h = (h + 1) & (LD_THREADS - 1))
+        if (ld_threads[h].Key == t)
+            lt = &ld_threads[h];
+    if (lt != NULL && lt->Acquiring != NULL) {
+        const void *owner = ld_holder_of(lt->Acquiring, t);
+        fprintf(stderr, "; acquiring lock %p", lt->Acquiring);
+        if (owner != NULL)
+            fprintf(stderr, " held by %p", owner);
+    }
+    if (lt != NULL && lt->Count) {
+        fprintf(stderr, "; holding");
+        for (ULONG i = 0; i < lt->Count; i++)
+            fprintf(stderr, " %p%s", lt->Held[i], lt->Depth[i] > 1 ? " (recursively)" : "");
+    }
+    PLIST_ENTRY mh = &t->MutantListHead;
+    if (mh->Flink != NULL && mh->Flink != mh) {
+        fprintf(stderr, "; owns mutants");
+        for (PLIST_ENTRY m = mh->Flink; m != mh; m = m->Flink)
+            fprintf(stderr, " %p", (void *)CONTAINING_RECORD(m, KMUTANT, MutantListEntry));
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Visits every thread of every process (the system process alone when Ps
+ * is not linked or not up). Returns FALSE as soon as Fn does. */
+static BOOLEAN ex_for_each_thread(BOOLEAN (*Fn)(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First))
+{
+    if (&PspActiveProcessHead != NULL && PspActiveProcessHead.Flink != NULL &&
+        PspActiveProcessHead.Flink != &PspActiveProcessHead) {
+        for (PLIST_ENTRY p = PspActiveProcessHead.Flink; p != &PspActiveProcessHead && p != NULL; p = p->Flink) {
+            PKPROCESS kp = &CONTAINING_RECORD(p, EPROCESS, ActiveProcessLinks)->Pcb;
+            BOOLEAN first = TRUE;
+            for (PLIST_ENTRY e = kp->ThreadListHead.Flink; e != &kp->ThreadListHead && e != NULL; e = e->Flink) {
+                if (!Fn(CONTAINING_RECORD(e, KTHREAD, ThreadListEntry), kp, first))
+                    return FALSE;
+                first = FALSE;
+            }
+        }
+        return TRUE;
+    }
+    if (&KiSystemProcessPointer == NULL || KiSystemProcessPointer == NULL)
+        return TRUE;
+    PLIST_ENTRY head = &KiSystemProcessPointer->ThreadListHead;
+    BOOLEAN first = TRUE;
+    for (PLIST_ENTRY e = head->Flink; e != head && e != NULL; e = e->Flink) {
+        if (!Fn(CONTAINING_RECORD(e, KTHREAD, ThreadListEntry), KiSystemProcessPointer, first))
+            return FALSE;
+        first = FALSE;
+    }
+    return TRUE;
+}
+
+static BOOLEAN ex_print_thread(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First)
+{
+    if (First)
+        fprintf(stderr, "  process %p%s:\n", (void *)Process,
+                &KiSystemProcessPointer != NULL && Process == KiSystemProcessPointer ? " (system)" : "");
+    ex_report_thread(Thread);
+    return TRUE;
+}
+
+static BOOLEAN ex_thread_stuck(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First)
+{
+    (void)Process, (void)First;
+    /* Ready, standby, deferred-ready or running (other than an idle thread):
+     * someone can still make progress. */
+    return Thread->State == Waiting || Thread->State == Terminated || Thread->State == Initialized;
+}
 
 static void ex_report_threads(void)
 {
-    if (&KiSystemProcessPointer == NULL || KiSystemProcessPointer == NULL)
-        return;
-    PLIST_ENTRY head = &KiSystemProcessPointer->ThreadListHead;
-    ULONG idleWorkers = 0;
-    for (PLIST_ENTRY e = head->Flink; e != head && e != NULL; e = e->Flink) {
-        PKTHREAD t = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
-        if (t->State == Waiting && t->WaitReason == WrQueue && ld_held_by(t, NULL, 0) == 0) {
-            idleWorkers++; /* system worker threads waiting for work: not part of any deadlock */
-            continue;
-        }
-        fprintf(stderr, "  thread %p priority %d %s", (void *)t, t->Priority, ex_state_name(t->State));
-        if (t->State == Waiting) {
-            fprintf(stderr, " (reason %u) on", t->WaitReason);
-            for (ULONG i = 0; i < t->WaitBlockCount && t->WaitBlockList != NULL; i++) {
-                PDISPATCHER_HEADER o = t->WaitBlockList[i].Object;
-                fprintf(stderr, " %p(type %u, signal %d)", (void *)o, o ? o->Type : 0, o ? o->SignalState : 0);
-            }
-        }
-        const void *held[LD_HELD];
-        ULONG n = ld_held_by(t, held, LD_HELD);
-        if (n) {
-            fprintf(stderr, "; holding");
-            for (ULONG i = 0; i < n; i++)
-                fprintf(stderr, " %p", held[i]);
-        }
-        PLIST_ENTRY mh = &t->MutantListHead;
-        if (mh->Flink != NULL && mh->Flink != mh) {
-            fprintf(stderr, "; owns mutants");
-            for (PLIST_ENTRY m = mh->Flink; m != mh; m = m->Flink)
-                fprintf(stderr, " %p", (void *)CONTAINING_RECORD(m, KMUTANT, MutantListEntry));
-        }
-        fprintf(stderr, "\n");
-    }
-    fprintf(stderr, "  (and %u worker threads waiting for work)\n", idleWorkers);
+    ex_for_each_thread(ex_print_thread);
 }
 
+/* Every virtual CPU is idle (no ready thread, no DPC or interrupt pending on
+ * any of them). If no timer is queued either, nothing can ever wake a thread
+ * again: a deadlock, reported at once. Otherwise time jumps to the next clock
+ * deadline, and the virtual-time budget is the livelock/hang fallback (threads
+ * that keep waking on timeouts without the scenario finishing). */
 void host_explore_all_idle(ULONG64 Now)
 {
-    if (!ex.Armed || Now < ex.ArmTime + ex.HangBudget)
+    if (!ex.Armed)
+        return;
+    BOOLEAN noTimer = &KiNextTimerDueTime != NULL && KiNextTimerDueTime() == ~0ULL;
+    if (noTimer && !ex.BudgetOnly && ex_for_each_thread(ex_thread_stuck)) {
+        ex.Armed = FALSE;
+        fprintf(stderr,
+                "ntos explore: DEADLOCK: every thread is waiting, no CPU has work, no DPC, interrupt or timer is "
+                "pending (after %u decisions, %llu ms of virtual time). Threads of all processes:\n",
+                ex.Shared->Count, (unsigned long long)((Now - ex.ArmTime) / 10000));
+        ex_report_threads();
+        snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "deadlock (every thread waiting, nothing pending)");
+        fflush(stderr);
+        ex_exit(3);
+    }
+    if (Now < ex.ArmTime + ex.HangBudget)
         return;
     ex.Armed = FALSE;
     fprintf(stderr,
-            "ntos explore: deadlock or hang: every virtual CPU is idle and the scenario has not "
-            "finished after %llu ms of virtual time. Threads of the system process:\n",
-            (unsigned long long)((Now - ex.ArmTime) / 10000));
+            "ntos explore: hang or livelock: every virtual CPU is idle and the scenario has not finished after "
+            "%llu ms of virtual time (%u decisions). Threads of all processes:\n",
+            (unsigned long long)((Now - ex.ArmTime) / 10000), ex.Shared->Count);
     ex_report_threads();
-    snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "deadlock or hang (every CPU idle)");
+    snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "hang (virtual-time budget spent, every CPU idle)");
     fflush(stderr);
     ex_exit(3);
 }
@@ -781,6 +893,8 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
         ex.LowestPriority = -2 * EX_MAX_PCT_DEPTH;
     }
     host_set_decider(ex_decide, NULL);
+    const char *dl = getenv("NTOS_EXPLORE_DEADLOCK");
+    ex.BudgetOnly = dl != NULL && strcmp(dl, "budget") == 0;
     /* A schedule that neither finishes nor trips a check in real time. */
     alarm((unsigned)ex_env_u64("NTOS_EXPLORE_TIMEOUT", 60));
     NTOS_HOST_CONFIG config;

@@ -128,6 +128,11 @@ static VOID NTAPI KiTimerExpiration(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2
     KiReleaseDispatcherLock(old);
 }
 
+ULONG64 KiNextTimerDueTime(void)
+{
+    return __atomic_load_n(&KiNextTimerDue, __ATOMIC_ACQUIRE);
+}
+
 VOID KiInitializeTimers(void)
 {
     KeInitializeDpc(&KiTimerExpirationDpc, KiTimerExpiration, NULL);
