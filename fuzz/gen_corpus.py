@@ -383,11 +383,26 @@ schedule_seeds = {
                     [6, 0x81, 3, 1]),
     "irp_cancel_vs_complete": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_DELAY, 0), (S_IRPDONE, 0)]],
                                     [5, 1, 2, 1, 2, 1]),
+    # one primitive contended by two or three workers at once
+    "fast_mutex_contention": sched(2, [[(S_LOCKS, 0x04)] * 4, [(S_LOCKS, 0x04)] * 4]),
+    "eresource_contention": sched(3, [[(S_LOCKS, 0x08)] * 3, [(S_LOCKS, 0x88)] * 3, [(S_LOCKS, 0x08)] * 3]),
+    "push_lock_contention": sched(2, [[(S_LOCKS, 0x10)] * 3, [(S_LOCKS, 0x90)] * 3, [(S_TRY, 0x10)] * 3]),
+    "kmutex_contention": sched(2, [[(S_LOCKS, 0x01)] * 3, [(S_LOCKS, 0x03)] * 3]),
     "irp_race": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_IRPNEW, 0), (S_IRPDONE, 0)]]),
     "mix4": sched(4, [[(S_LOCKS, 0x0C), (S_SET, 1), (S_IRPNEW, 1)], [(S_WAIT, 3), (S_IRPCANCEL, 1)],
                       [(S_IRPDONE, 1), (S_DPCIN, 0), (S_LOCKS, 0xB0)], [(S_TSET, 0), (S_SEMREL, 0), (S_SEMWAIT, 2)]],
                   [2, 1, 2, 2, 2, 3, 7, 1]),
 }
+
+
+# Each seed also comes with a pseudo-random schedule tail (fixed RNG seed, so the
+# files are reproducible): libFuzzer mutates from these, and a seed whose
+# schedule ends early runs without preemption from there on, which starts the
+# search from the least interleaved runs.
+def with_random_schedule(data, n=384, seed=0x5EED):
+    import random
+    rng = random.Random(seed + len(data))
+    return data + [rng.randrange(256) for _ in range(n)]
 
 
 def main():
@@ -403,6 +418,7 @@ def main():
         write("fuzz_io", name, data)
     for name, data in schedule_seeds.items():
         write("fuzz_schedule", name, data)
+        write("fuzz_schedule", name + "_random_schedule", with_random_schedule(data))
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1123,9 +1124,26 @@ int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHA
     }
     if (pid == 0)
         ex_child(Fn, Context, Cpus, 1, 600000000ULL, 0);
-    int status;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    /* The parent enforces the real-time limit too: a child stuck before its
+     * alarm is armed (or with the signal lost) would hang the fuzzer. */
+    int status = 0;
+    ULONG64 limit_ms = ex_env_u64("NTOS_EXPLORE_TIMEOUT", 60) * 1000, waited_ms = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+        if (waited_ms >= limit_ms) {
+            fprintf(stderr, "ntos explore: the child ran for more than %llu s of real time: killed\n",
+                    (unsigned long long)(limit_ms / 1000));
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            snprintf(sh->Message, sizeof(sh->Message), "real-time limit exceeded");
+            break;
+        }
+        usleep(waited_ms < 50 ? 200 : 2000);
+        waited_ms += waited_ms < 50 ? 1 : 2;
+    }
     ex.Shared = NULL;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     if (Result != NULL) {
