@@ -358,6 +358,53 @@ io_seeds = {
 }
 
 
+# ---- fuzz_schedule ---------------------------------------------------------------
+# byte 0: CPUs - 2, byte 1: workers - 2, per worker: op count - 1, then (op, arg)
+# pairs; the rest is the schedule: a byte per decision, rank = byte % runnable CPUs.
+S_SET, S_CLEAR, S_WAIT, S_WAITANY, S_SEMREL, S_SEMWAIT, S_LOCKS, S_TRY = 0, 1, 2, 3, 4, 5, 6, 7
+S_DPCIN, S_DPCRM, S_TSET, S_TCANCEL, S_IRPNEW, S_IRPCANCEL, S_IRPDONE, S_DELAY = 8, 9, 10, 11, 12, 13, 14, 15
+
+
+def sched(cpus, workers, schedule=()):
+    out = [cpus - 2, len(workers) - 2]
+    for ops in workers:
+        out.append(len(ops) - 1)
+        for op, arg in ops:
+            out += [op, arg]
+    return out + list(schedule)
+
+
+schedule_seeds = {
+    "events": sched(2, [[(S_WAIT, 0x06), (S_SET, 1)], [(S_SET, 0), (S_WAIT, 0x07), (S_CLEAR, 0)]], [3, 1, 5, 1]),
+    "semaphore": sched(2, [[(S_SEMREL, 0), (S_SEMWAIT, 2)], [(S_WAITANY, 4), (S_SEMREL, 0)]], [2, 1]),
+    "locks": sched(3, [[(S_LOCKS, 0x3F)], [(S_LOCKS, 0x1D), (S_TRY, 0x1F)], [(S_LOCKS, 0x98)]], [4, 1, 4, 2, 9, 1]),
+    "dpcs": sched(2, [[(S_DPCIN, 0), (S_DPCRM, 0), (S_DPCIN, 1)], [(S_DPCRM, 1), (S_DPCIN, 0)]], [1, 1, 2, 1]),
+    "timers": sched(4, [[(S_TSET, 2), (S_DELAY, 2), (S_TCANCEL, 0)], [(S_TSET, 0), (S_TCANCEL, 0), (S_TSET, 4)]],
+                    [6, 0x81, 3, 1]),
+    "irp_cancel_vs_complete": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_DELAY, 0), (S_IRPDONE, 0)]],
+                                    [5, 1, 2, 1, 2, 1]),
+    # one primitive contended by two or three workers at once
+    "fast_mutex_contention": sched(2, [[(S_LOCKS, 0x04)] * 4, [(S_LOCKS, 0x04)] * 4]),
+    "eresource_contention": sched(3, [[(S_LOCKS, 0x08)] * 3, [(S_LOCKS, 0x88)] * 3, [(S_LOCKS, 0x08)] * 3]),
+    "push_lock_contention": sched(2, [[(S_LOCKS, 0x10)] * 3, [(S_LOCKS, 0x90)] * 3, [(S_TRY, 0x10)] * 3]),
+    "kmutex_contention": sched(2, [[(S_LOCKS, 0x01)] * 3, [(S_LOCKS, 0x03)] * 3]),
+    "irp_race": sched(2, [[(S_IRPNEW, 0), (S_IRPCANCEL, 0)], [(S_IRPNEW, 0), (S_IRPDONE, 0)]]),
+    "mix4": sched(4, [[(S_LOCKS, 0x0C), (S_SET, 1), (S_IRPNEW, 1)], [(S_WAIT, 3), (S_IRPCANCEL, 1)],
+                      [(S_IRPDONE, 1), (S_DPCIN, 0), (S_LOCKS, 0xB0)], [(S_TSET, 0), (S_SEMREL, 0), (S_SEMWAIT, 2)]],
+                  [2, 1, 2, 2, 2, 3, 7, 1]),
+}
+
+
+# Each seed also comes with a pseudo-random schedule tail (fixed RNG seed, so the
+# files are reproducible): libFuzzer mutates from these, and a seed whose
+# schedule ends early runs without preemption from there on, which starts the
+# search from the least interleaved runs.
+def with_random_schedule(data, n=384, seed=0x5EED):
+    import random
+    rng = random.Random(seed + len(data))
+    return data + [rng.randrange(256) for _ in range(n)]
+
+
 def main():
     for name, data in string_seeds.items():
         write("fuzz_rtl_string", name, data)
@@ -369,6 +416,9 @@ def main():
         write("fuzz_ob", name, data)
     for name, data in io_seeds.items():
         write("fuzz_io", name, data)
+    for name, data in schedule_seeds.items():
+        write("fuzz_schedule", name, data)
+        write("fuzz_schedule", name + "_random_schedule", with_random_schedule(data))
 
 
 if __name__ == "__main__":

@@ -309,6 +309,7 @@ void arch_halt_system(void)
 #ifdef HOST_HAVE_SANITIZER
     __sanitizer_print_stack_trace();
 #endif
+    host_explore_child_exiting();
     fflush(stdout);
     fflush(stderr);
     /* A distinctive status so a test runner sees a stopped system, not a pass. */

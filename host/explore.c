@@ -24,8 +24,14 @@
  * adds an edge from each lock the thread already holds to the new one, keyed
  * by lock address; a new edge that closes a cycle bug-checks with
  * DRIVER_VERIFIER_DETECTED_VIOLATION (0x1001, held lock, acquired lock, cycle
- * length) after printing the cycle. Try-acquires add no edges (they cannot
- * block). Raw locks (the dispatcher lock, DPC queue locks, handed between
+ * length) after printing the cycle. Shared and exclusive acquisitions both
+ * add edges. Try-acquires (ARCH_SP_LOCK_TRY: KeTryToAcquireSpinLockAtDpcLevel,
+ * ExTryToAcquireFastMutex, push-lock tries, ERESOURCE Wait=FALSE) add no edges
+ * (they cannot block) but a success is recorded as held, so what the thread
+ * takes next is ordered after it. Holds carry a recursion depth (a shared
+ * resource taken twice and released once is still held). A release for
+ * another owner (ARCH_SP_LOCK_OWNER before it: ExReleaseResourceForThreadLite,
+ * ExSetResourceOwnerPointer) drops the owner's hold, not the caller's. Raw locks (the dispatcher lock, DPC queue locks, handed between
  * threads by design) are scheduling points only.
  *
  * Locking: in virtual time only the run-token holder executes, so the
@@ -42,11 +48,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <ntos/ke.h>
 #include <ntos/bugcodes.h>
+#include <ntos/ps.h>
 #include "explore.h"
 #include "host_private.h"
 
@@ -54,7 +62,7 @@ volatile int arch_sched_points_on;
 
 /* ---- explorer state in the child ---------------------------------------------------- */
 
-enum ex_strategy { EX_RANDOM, EX_PCT, EX_DFS, EX_REPLAY };
+enum ex_strategy { EX_RANDOM, EX_PCT, EX_DFS, EX_REPLAY, EX_BYTES };
 
 #define EX_MAX_DECISIONS (1u << 20)
 #define EX_MAX_PCT_DEPTH 16
@@ -71,6 +79,7 @@ typedef struct ex_shared {
     ULONG PrefixLength;
     ULONG Pad;
     char Message[1024];
+    UCHAR Features[NTOS_EXPLORE_FEATURES]; /* bytes mode: interleaving features (see ex_feature) */
     UCHAR Prefix[EX_MAX_DECISIONS];  /* dfs/replay: forced ranks (dfs) or values (replay) */
     ULONG Entry[EX_MAX_DECISIONS];
 } ex_shared;
@@ -101,7 +110,57 @@ static struct {
     ULONG Steps;
     LONG LowestPriority;
     ULONG LastChosen, RunLength;
+    /* bytes (libFuzzer): the schedule is read from Prefix, a byte a decision */
+    ULONG BytePos;
+    BOOLEAN ClockPending;
+    BOOLEAN BudgetOnly;       /* NTOS_EXPLORE_DEADLOCK=budget: no exact deadlock check (comparison) */
+    /* the kind and object of the scheduling point each CPU last passed */
+    UCHAR PointKind[ARCH_MAX_CPUS];
+    const void *PointObject[ARCH_MAX_CPUS];
 } ex;
+
+static void (*ex_exit_hook)(void);
+
+/* Every exit of an explored child goes through here (the libFuzzer harness
+ * copies the child's coverage counters out in the hook). */
+static __attribute__((noreturn)) void ex_exit(int Code)
+{
+    if (ex_exit_hook != NULL)
+        ex_exit_hook();
+    _exit(Code);
+}
+
+void host_explore_child_exiting(void)
+{
+    if (ex_exit_hook != NULL && ex.Shared != NULL)
+        ex_exit_hook();
+}
+
+/* Bytes mode: one input byte per RUN_CPU decision (rank = byte % candidates,
+ * rank 0 = no preemption); a byte >= 0xF0 also fires the clock early at the
+ * next clock decision. No bytes left: rank 0 and no early clock from then on. */
+static BOOLEAN ex_byte(UCHAR *Out)
+{
+    ex_shared *sh = ex.Shared;
+    if (ex.BytePos >= sh->PrefixLength)
+        return FALSE;
+    *Out = sh->Prefix[ex.BytePos++];
+    return TRUE;
+}
+
+/* Interleaving coverage for the fuzzer: a feature per (kind of point the
+ * running CPU is at, kind of point the chosen CPU is parked at, same object,
+ * CPU switched). libFuzzer sees them as extra counters, so a schedule that
+ * puts two CPUs at a new pair of points (or at the same object) is kept. */
+static void ex_feature(ULONG Me, ULONG Chosen)
+{
+    ULONG a = ex.PointKind[Me] & 31, b = ex.PointKind[Chosen] & 31;
+    ULONG same = Me != Chosen && ex.PointObject[Me] != NULL && ex.PointObject[Me] == ex.PointObject[Chosen];
+    ULONG f = (((a * 32 + b) * 2 + same) * 2 + (Me != Chosen)) % NTOS_EXPLORE_FEATURES;
+    UCHAR *c = &ex.Shared->Features[f];
+    if (*c != 0xFF)
+        (*c)++;
+}
 
 static ULONG64 ex_rand(void)
 {
@@ -167,7 +226,7 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         fprintf(stderr, "ntos explore: livelock: the scenario made %u decisions without finishing\n", index);
         snprintf(sh->Message, sizeof(sh->Message), "livelock (%u decisions)", index);
         fflush(stderr);
-        _exit(4);
+        ex_exit(4);
     }
     if (Kind == HOST_DECIDE_FIRE_CLOCK) {
         ULONG v;
@@ -178,6 +237,10 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             break;
         case EX_REPLAY:
             v = index < sh->PrefixLength ? sh->Prefix[index] : 1;
+            break;
+        case EX_BYTES:
+            v = ex.ClockPending ? 0 : 1;
+            ex.ClockPending = FALSE;
             break;
         default:
             v = 1; /* dfs does not branch on early clock interrupts */
@@ -222,6 +285,15 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
             rank = 0;
         value = order[rank];
         break;
+    case EX_BYTES: {
+        UCHAR b;
+        if (ex_byte(&b)) {
+            rank = b % n;
+            ex.ClockPending = b >= 0xF0;
+        }
+        value = order[rank];
+        break;
+    }
     default: /* replay */
         value = index < sh->PrefixLength ? sh->Prefix[index] : order[0];
         if (value >= n)
@@ -236,6 +308,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
     if (host_vt_candidates[value] != ex.LastChosen || host_vt_yielding)
         ex.RunLength = 0;
     ex.LastChosen = host_vt_candidates[value];
+    if (ex.Strategy == EX_BYTES)
+        ex_feature(host_vt_current, host_vt_candidates[value]);
     ULONG cost = rank != 0 && host_vt_current_included;
     ex_record(Kind, n, rank, value, cost | (host_vt_current_included ? 2 : 0));
     return value;
@@ -266,9 +340,15 @@ void arch_sched_point_slow(ULONG Kind, const void *Object)
         ld_event(Kind, Object);
     if (!host.VirtualTime)
         return;
+    ULONG cpu = host_self()->Number;
+    if (cpu < ARCH_MAX_CPUS) {
+        ex.PointKind[cpu] = (UCHAR)Kind;
+        ex.PointObject[cpu] = Object;
+    }
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRED:
     case ARCH_SP_MUTEX_ACQUIRED:
+    case ARCH_SP_LOCK_OWNER:
         return; /* bookkeeping only: the acquire itself was the point */
     default:
         break;
@@ -291,10 +371,16 @@ typedef struct ld_node {
     ULONG Parent;
 } ld_node;
 
+/* A thread's (or an ERESOURCE owner pointer's) held locks, each with its
+ * recursion depth, so that a shared resource taken twice and released once is
+ * still held. */
 typedef struct ld_thread {
     const void *Key;
     ULONG Count;
+    const void *PendingOwner;   /* ARCH_SP_LOCK_OWNER: the next ACQUIRED/RELEASE acts for it */
+    const void *Acquiring;      /* a waiting acquire in progress (for the deadlock report) */
     const void *Held[LD_HELD];
+    ULONG Depth[LD_HELD];
 } ld_thread;
 
 static ld_node ld_nodes[LD_NODES];
@@ -344,13 +430,21 @@ static ULONG ld_node_of(const void *Lock)
 
 static ld_thread *ld_thread_of(const void *Key)
 {
+    /* The key's own slot first (a slot emptied earlier in its probe chain
+     * must not hide it), then the first free or empty slot. */
     ULONG h = ld_hash(Key) & (LD_THREADS - 1);
     for (ULONG probe = 0; probe < LD_THREADS; probe++, h = (h + 1) & (LD_THREADS - 1)) {
         if (ld_threads[h].Key == Key)
             return &ld_threads[h];
-        if (ld_threads[h].Key == NULL || ld_threads[h].Count == 0) {
+        if (ld_threads[h].Key == NULL)
+            break;
+    }
+    h = ld_hash(Key) & (LD_THREADS - 1);
+    for (ULONG probe = 0; probe < LD_THREADS; probe++, h = (h + 1) & (LD_THREADS - 1)) {
+        if (ld_threads[h].Key == NULL || (ld_threads[h].Count == 0 && ld_threads[h].PendingOwner == NULL)) {
             ld_threads[h].Key = Key;
             ld_threads[h].Count = 0;
+            ld_threads[h].PendingOwner = NULL;
             return &ld_threads[h];
         }
     }
@@ -410,8 +504,9 @@ static const char *ld_kind_name(ULONG Kind)
 static void ld_event(ULONG Kind, const void *Object)
 {
     if (Kind != ARCH_SP_SPIN_ACQUIRE && Kind != ARCH_SP_SPIN_ACQUIRED && Kind != ARCH_SP_SPIN_RELEASE &&
-        Kind != ARCH_SP_MUTEX_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRED && Kind != ARCH_SP_MUTEX_RELEASE)
-        return;
+        Kind != ARCH_SP_MUTEX_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRED && Kind != ARCH_SP_MUTEX_RELEASE &&
+        Kind != ARCH_SP_LOCK_OWNER)
+        return; /* ARCH_SP_LOCK_TRY: no edge; the ACQUIRED that follows a success records the hold */
     const void *key = KeGetCurrentThread();
     if (key == NULL)
         key = KeGetPcr();
@@ -422,9 +517,23 @@ static void ld_event(ULONG Kind, const void *Object)
     ld_thread *t = ld_thread_of(key);
     if (t == NULL)
         goto out;
+    if (Kind == ARCH_SP_LOCK_OWNER) {
+        t->PendingOwner = Object;
+        goto out;
+    }
+    if (t->PendingOwner != NULL && Kind != ARCH_SP_SPIN_ACQUIRE && Kind != ARCH_SP_MUTEX_ACQUIRE) {
+        /* Released (or handed) for another owner: ExReleaseResourceForThreadLite,
+         * ExSetResourceOwnerPointer. */
+        const void *owner = t->PendingOwner;
+        t->PendingOwner = NULL;
+        t = ld_thread_of(owner);
+        if (t == NULL)
+            goto out;
+    }
     switch (Kind) {
     case ARCH_SP_SPIN_ACQUIRE:
     case ARCH_SP_MUTEX_ACQUIRE: {
+        t->Acquiring = Object;
         ULONG b = ld_node_of(Object);
         if (b == 0)
             break;
@@ -459,16 +568,29 @@ static void ld_event(ULONG Kind, const void *Object)
         break;
     }
     case ARCH_SP_SPIN_ACQUIRED:
-    case ARCH_SP_MUTEX_ACQUIRED:
-        if (t->Count < LD_HELD)
-            t->Held[t->Count++] = Object;
+    case ARCH_SP_MUTEX_ACQUIRED: {
+        ULONG i;
+        if (t->Acquiring == Object)
+            t->Acquiring = NULL;
+        for (i = 0; i < t->Count && t->Held[i] != Object; i++)
+            ;
+        if (i < t->Count) {
+            t->Depth[i]++; /* recursion (a shared resource, a recursive exclusive one) */
+        } else if (t->Count < LD_HELD) {
+            t->Held[t->Count] = Object;
+            t->Depth[t->Count++] = 1;
+        }
         break;
-    default: /* release: drop the most recent hold of Object (releases need not nest) */
+    }
+    default: /* release: one level of Object's hold (releases need not nest) */
         for (ULONG i = t->Count; i-- > 0;) {
             if (t->Held[i] != Object)
                 continue;
-            memmove(&t->Held[i], &t->Held[i + 1], (t->Count - i - 1) * sizeof(t->Held[0]));
-            t->Count--;
+            if (--t->Depth[i] == 0) {
+                memmove(&t->Held[i], &t->Held[i + 1], (t->Count - i - 1) * sizeof(t->Held[0]));
+                memmove(&t->Depth[i], &t->Depth[i + 1], (t->Count - i - 1) * sizeof(t->Depth[0]));
+                t->Count--;
+            }
             break;
         }
         break;
@@ -505,60 +627,166 @@ static const char *ex_state_name(UCHAR s)
     return s < sizeof(names) / sizeof(names[0]) ? names[s] : "?";
 }
 
+static const char *ex_object_type_name(UCHAR t)
+{
+    static const char *names[] = {"NotificationEvent", "SynchronizationEvent", "Mutant", "Process", "Queue",
+                                  "Semaphore", "Thread", "Gate", "NotificationTimer", "SynchronizationTimer"};
+    return t < sizeof(names) / sizeof(names[0]) ? names[t] : "object";
+}
+
+static const char *ex_wait_reason_name(UCHAR r)
+{
+    static const char *names[] = {
+        "Executive", "FreePage", "PageIn", "PoolAllocation", "DelayExecution", "Suspended", "UserRequest",
+        "WrExecutive", "WrFreePage", "WrPageIn", "WrPoolAllocation", "WrDelayExecution", "WrSuspended",
+        "WrUserRequest", "WrEventPair", "WrQueue", "WrLpcReceive", "WrLpcReply", "WrVirtualMemory", "WrPageOut",
+        "WrRendezvous", "WrKeyedEvent", "WrTerminated", "WrProcessInSwap", "WrCpuRateControl", "WrCalloutStack",
+        "WrKernel", "WrResource", "WrPushLock", "WrMutex", "WrQuantumEnd", "WrDispatchInt", "WrPreempted",
+        "WrYieldExecution", "WrFastMutex", "WrGuardedMutex", "WrRundown"};
+    return r < sizeof(names) / sizeof(names[0]) ? names[r] : "?";
+}
+
 /* Weak: host-only test programs link the backend without the kernel. */
 extern KPROCESS *const KiSystemProcessPointer __attribute__((weak));
+extern LIST_ENTRY PspActiveProcessHead __attribute__((weak));
+extern ULONG64 KiNextTimerDueTime(void) __attribute__((weak));
+
+/* The thread (lockdep key) holding Lock, other than Except; NULL if none known. */
+static const void *ld_holder_of(const void *Lock, const void *Except)
+{
+    for (ULONG h = 0; h < LD_THREADS; h++) {
+        if (ld_threads[h].Key == NULL || ld_threads[h].Key == Except)
+            continue;
+        for (ULONG i = 0; i < ld_threads[h].Count; i++)
+            if (ld_threads[h].Held[i] == Lock)
+                return ld_threads[h].Key;
+    }
+    return NULL;
+}
+
+static void ex_report_thread(PKTHREAD t)
+{
+    BOOLEAN idleWorker = t->State == Waiting && t->WaitReason == WrQueue && ld_held_by(t, NULL, 0) == 0;
+    fprintf(stderr, "    thread %p priority %d %s", (void *)t, t->Priority, ex_state_name(t->State));
+    if (t->State == Waiting) {
+        fprintf(stderr, " (%s%s) on", ex_wait_reason_name(t->WaitReason), idleWorker ? ", a worker waiting for work" : "");
+        for (ULONG i = 0; i < t->WaitBlockCount && t->WaitBlockList != NULL; i++) {
+            PDISPATCHER_HEADER o = t->WaitBlockList[i].Object;
+            if (o == NULL)
+                continue;
+            fprintf(stderr, " %s %p (signal state %d)", ex_object_type_name(o->Type), (void *)o, o->SignalState);
+            if (o->Type == MutantObject)
+                fprintf(stderr, " owned by thread %p", (void *)((PKMUTANT)o)->OwnerThread);
+        }
+    }
+    ld_thread *lt = NULL;
+    ULONG h = ld_hash(t) & (LD_THREADS - 1);
+    for (ULONG probe = 0; probe < LD_THREADS && ld_threads[h].Key != NULL; probe++, h = (h + 1) & (LD_THREADS - 1))
+        if (ld_threads[h].Key == t)
+            lt = &ld_threads[h];
+    if (lt != NULL && lt->Acquiring != NULL) {
+        const void *owner = ld_holder_of(lt->Acquiring, t);
+        fprintf(stderr, "; acquiring lock %p", lt->Acquiring);
+        if (owner != NULL)
+            fprintf(stderr, " held by %p", owner);
+    }
+    if (lt != NULL && lt->Count) {
+        fprintf(stderr, "; holding");
+        for (ULONG i = 0; i < lt->Count; i++)
+            fprintf(stderr, " %p%s", lt->Held[i], lt->Depth[i] > 1 ? " (recursively)" : "");
+    }
+    PLIST_ENTRY mh = &t->MutantListHead;
+    if (mh->Flink != NULL && mh->Flink != mh) {
+        fprintf(stderr, "; owns mutants");
+        for (PLIST_ENTRY m = mh->Flink; m != mh; m = m->Flink)
+            fprintf(stderr, " %p", (void *)CONTAINING_RECORD(m, KMUTANT, MutantListEntry));
+    }
+    fprintf(stderr, "\n");
+}
+
+/* Visits every thread of every process (the system process alone when Ps
+ * is not linked or not up). Returns FALSE as soon as Fn does. */
+static BOOLEAN ex_for_each_thread(BOOLEAN (*Fn)(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First))
+{
+    if (&PspActiveProcessHead != NULL && PspActiveProcessHead.Flink != NULL &&
+        PspActiveProcessHead.Flink != &PspActiveProcessHead) {
+        for (PLIST_ENTRY p = PspActiveProcessHead.Flink; p != &PspActiveProcessHead && p != NULL; p = p->Flink) {
+            PKPROCESS kp = &CONTAINING_RECORD(p, EPROCESS, ActiveProcessLinks)->Pcb;
+            BOOLEAN first = TRUE;
+            for (PLIST_ENTRY e = kp->ThreadListHead.Flink; e != &kp->ThreadListHead && e != NULL; e = e->Flink) {
+                if (!Fn(CONTAINING_RECORD(e, KTHREAD, ThreadListEntry), kp, first))
+                    return FALSE;
+                first = FALSE;
+            }
+        }
+        return TRUE;
+    }
+    if (&KiSystemProcessPointer == NULL || KiSystemProcessPointer == NULL)
+        return TRUE;
+    PLIST_ENTRY head = &KiSystemProcessPointer->ThreadListHead;
+    BOOLEAN first = TRUE;
+    for (PLIST_ENTRY e = head->Flink; e != head && e != NULL; e = e->Flink) {
+        if (!Fn(CONTAINING_RECORD(e, KTHREAD, ThreadListEntry), KiSystemProcessPointer, first))
+            return FALSE;
+        first = FALSE;
+    }
+    return TRUE;
+}
+
+static BOOLEAN ex_print_thread(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First)
+{
+    if (First)
+        fprintf(stderr, "  process %p%s:\n", (void *)Process,
+                &KiSystemProcessPointer != NULL && Process == KiSystemProcessPointer ? " (system)" : "");
+    ex_report_thread(Thread);
+    return TRUE;
+}
+
+static BOOLEAN ex_thread_stuck(PKTHREAD Thread, PKPROCESS Process, BOOLEAN First)
+{
+    (void)Process, (void)First;
+    /* Ready, standby, deferred-ready or running (other than an idle thread):
+     * someone can still make progress. */
+    return Thread->State == Waiting || Thread->State == Terminated || Thread->State == Initialized;
+}
 
 static void ex_report_threads(void)
 {
-    if (&KiSystemProcessPointer == NULL || KiSystemProcessPointer == NULL)
-        return;
-    PLIST_ENTRY head = &KiSystemProcessPointer->ThreadListHead;
-    ULONG idleWorkers = 0;
-    for (PLIST_ENTRY e = head->Flink; e != head && e != NULL; e = e->Flink) {
-        PKTHREAD t = CONTAINING_RECORD(e, KTHREAD, ThreadListEntry);
-        if (t->State == Waiting && t->WaitReason == WrQueue && ld_held_by(t, NULL, 0) == 0) {
-            idleWorkers++; /* system worker threads waiting for work: not part of any deadlock */
-            continue;
-        }
-        fprintf(stderr, "  thread %p priority %d %s", (void *)t, t->Priority, ex_state_name(t->State));
-        if (t->State == Waiting) {
-            fprintf(stderr, " (reason %u) on", t->WaitReason);
-            for (ULONG i = 0; i < t->WaitBlockCount && t->WaitBlockList != NULL; i++) {
-                PDISPATCHER_HEADER o = t->WaitBlockList[i].Object;
-                fprintf(stderr, " %p(type %u, signal %d)", (void *)o, o ? o->Type : 0, o ? o->SignalState : 0);
-            }
-        }
-        const void *held[LD_HELD];
-        ULONG n = ld_held_by(t, held, LD_HELD);
-        if (n) {
-            fprintf(stderr, "; holding");
-            for (ULONG i = 0; i < n; i++)
-                fprintf(stderr, " %p", held[i]);
-        }
-        PLIST_ENTRY mh = &t->MutantListHead;
-        if (mh->Flink != NULL && mh->Flink != mh) {
-            fprintf(stderr, "; owns mutants");
-            for (PLIST_ENTRY m = mh->Flink; m != mh; m = m->Flink)
-                fprintf(stderr, " %p", (void *)CONTAINING_RECORD(m, KMUTANT, MutantListEntry));
-        }
-        fprintf(stderr, "\n");
-    }
-    fprintf(stderr, "  (and %u worker threads waiting for work)\n", idleWorkers);
+    ex_for_each_thread(ex_print_thread);
 }
 
+/* Every virtual CPU is idle (no ready thread, no DPC or interrupt pending on
+ * any of them). If no timer is queued either, nothing can ever wake a thread
+ * again: a deadlock, reported at once. Otherwise time jumps to the next clock
+ * deadline, and the virtual-time budget is the livelock/hang fallback (threads
+ * that keep waking on timeouts without the scenario finishing). */
 void host_explore_all_idle(ULONG64 Now)
 {
-    if (!ex.Armed || Now < ex.ArmTime + ex.HangBudget)
+    if (!ex.Armed)
+        return;
+    BOOLEAN noTimer = &KiNextTimerDueTime != NULL && KiNextTimerDueTime() == ~0ULL;
+    if (noTimer && !ex.BudgetOnly && ex_for_each_thread(ex_thread_stuck)) {
+        ex.Armed = FALSE;
+        fprintf(stderr,
+                "ntos explore: DEADLOCK: every thread is waiting, no CPU has work, no DPC, interrupt or timer is "
+                "pending (after %u decisions, %llu ms of virtual time). Threads of all processes:\n",
+                ex.Shared->Count, (unsigned long long)((Now - ex.ArmTime) / 10000));
+        ex_report_threads();
+        snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "deadlock (every thread waiting, nothing pending)");
+        fflush(stderr);
+        ex_exit(3);
+    }
+    if (Now < ex.ArmTime + ex.HangBudget)
         return;
     ex.Armed = FALSE;
     fprintf(stderr,
-            "ntos explore: deadlock or hang: every virtual CPU is idle and the scenario has not "
-            "finished after %llu ms of virtual time. Threads of the system process:\n",
-            (unsigned long long)((Now - ex.ArmTime) / 10000));
+            "ntos explore: hang or livelock: every virtual CPU is idle and the scenario has not finished after "
+            "%llu ms of virtual time (%u decisions). Threads of all processes:\n",
+            (unsigned long long)((Now - ex.ArmTime) / 10000), ex.Shared->Count);
     ex_report_threads();
-    snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "deadlock or hang (every CPU idle)");
+    snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "hang (virtual-time budget spent, every CPU idle)");
     fflush(stderr);
-    _exit(3);
+    ex_exit(3);
 }
 
 void ntos_explore_fail(const char *Format, ...)
@@ -572,7 +800,7 @@ void ntos_explore_fail(const char *Format, ...)
     if (ex.Shared != NULL)
         snprintf(ex.Shared->Message, sizeof(ex.Shared->Message), "%s", msg);
     fflush(stderr);
-    _exit(2);
+    ex_exit(2);
 }
 
 /* ---- the parent: strategies over schedules ------------------------------------------ */
@@ -673,6 +901,8 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
         ex.LowestPriority = -2 * EX_MAX_PCT_DEPTH;
     }
     host_set_decider(ex_decide, NULL);
+    const char *dl = getenv("NTOS_EXPLORE_DEADLOCK");
+    ex.BudgetOnly = dl != NULL && strcmp(dl, "budget") == 0;
     /* A schedule that neither finishes nor trips a check in real time. */
     alarm((unsigned)ex_env_u64("NTOS_EXPLORE_TIMEOUT", 60));
     NTOS_HOST_CONFIG config;
@@ -689,7 +919,7 @@ static __attribute__((noreturn)) void ex_child(ntos_explore_fn Fn, void *Context
     ex_invariant_stats();
     fflush(stdout);
     fflush(stderr);
-    _exit(0);
+    ex_exit(0);
 }
 
 static int ex_cmp_u64(const void *a, const void *b)
@@ -934,4 +1164,86 @@ static ULONG ex_decide_ready(ULONG Choices)
     ex_choices++;
     ex_choices_other += value != 0;
     return value;
+}
+
+/* ---- libFuzzer: one schedule from input bytes --------------------------------------- */
+
+static ex_shared *ex_input_shared;
+
+void ntos_explore_set_exit_hook(void (*Hook)(void))
+{
+    ex_exit_hook = Hook;
+}
+
+int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHAR *Schedule, ULONG Length,
+                       ntos_explore_input_result *Result)
+{
+    if (ex_input_shared == NULL) {
+        /* One mapping for the whole fuzzing session: a fresh 5 MB mapping per
+         * input would cost more than many of the runs. */
+        ex_input_shared = mmap(NULL, sizeof(ex_shared), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (ex_input_shared == MAP_FAILED) {
+            perror("ntos explore: mmap");
+            exit(1);
+        }
+    }
+    ex_shared *sh = ex_input_shared;
+    if (Cpus < 1)
+        Cpus = 1;
+    if (Cpus > ARCH_MAX_CPUS)
+        Cpus = ARCH_MAX_CPUS;
+    if (Length > EX_MAX_DECISIONS)
+        Length = EX_MAX_DECISIONS;
+    sh->Count = 0;
+    sh->Overflow = 0;
+    sh->Message[0] = 0;
+    memset(sh->Features, 0, sizeof(sh->Features));
+    if (Length)
+        memcpy(sh->Prefix, Schedule, Length);
+    sh->PrefixLength = Length;
+    ex.Shared = sh;
+    ex.Strategy = EX_BYTES;
+    ex.Param = 0;
+    ex.BytePos = 0;
+    ex.ClockPending = FALSE;
+    ex.LastChosen = 0;
+    ex.RunLength = 0;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid < 0) {
+        perror("ntos explore: fork");
+        exit(1);
+    }
+    if (pid == 0)
+        ex_child(Fn, Context, Cpus, 1, 600000000ULL, 0);
+    /* The parent enforces the real-time limit too: a child stuck before its
+     * alarm is armed (or with the signal lost) would hang the fuzzer. */
+    int status = 0;
+    ULONG64 limit_ms = ex_env_u64("NTOS_EXPLORE_TIMEOUT", 60) * 1000, waited_ms = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, WNOHANG);
+        if (r == pid || (r < 0 && errno != EINTR))
+            break;
+        if (waited_ms >= limit_ms) {
+            fprintf(stderr, "ntos explore: the child ran for more than %llu s of real time: killed\n",
+                    (unsigned long long)(limit_ms / 1000));
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            snprintf(sh->Message, sizeof(sh->Message), "real-time limit exceeded");
+            break;
+        }
+        usleep(waited_ms < 50 ? 200 : 2000);
+        waited_ms += waited_ms < 50 ? 1 : 2;
+    }
+    ex.Shared = NULL;
+    int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (Result != NULL) {
+        Result->Status = code;
+        Result->Decisions = sh->Count;
+        Result->Features = sh->Features;
+        snprintf(Result->Message, sizeof(Result->Message), "%s", sh->Message);
+    }
+    return code;
 }

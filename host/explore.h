@@ -69,6 +69,33 @@ __attribute__((noreturn, format(printf, 1, 2))) void ntos_explore_fail(const cha
             ntos_explore_fail("%s:%d: check failed: %s", __FILE__, __LINE__, #cond);                \
     } while (0)
 
+/*
+ * libFuzzer driving (fuzz/fuzz_schedule.c): runs Fn once in a forked, freshly
+ * booted child on Cpus virtual CPUs under the schedule the bytes encode: one
+ * byte per "which CPU runs next" decision, rank = byte % candidates (rank 0 =
+ * the current CPU goes on, no preemption; a spinning CPU's rank 0 is the next
+ * CPU round-robin); a byte >= 0xF0 also fires the clock early at the next
+ * clock decision. Past the end of the bytes every decision is rank 0 and the
+ * clock fires only when due. Returns the child's status as ntos_explore_result.FailedStatus
+ * (0 = passed; 2 check failed, 3 deadlock, 4 livelock, 86 bug check,
+ * 128 + signal for a sanitizer abort or crash).
+ */
+#define NTOS_EXPLORE_FEATURES 4096
+typedef struct ntos_explore_input_result {
+    int Status;
+    ULONG Decisions;
+    const UCHAR *Features;  /* NTOS_EXPLORE_FEATURES interleaving counters of the run */
+    char Message[256];
+} ntos_explore_input_result;
+
+int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHAR *Schedule, ULONG Length,
+                       ntos_explore_input_result *Result);
+
+/* Called in an explored child just before it exits, whatever the reason
+ * (pass, failed check, deadlock, bug check): the fuzz harness copies the
+ * child's coverage counters to shared memory there. */
+void ntos_explore_set_exit_hook(void (*Hook)(void));
+
 /* The lock-order checker's counters (for tests). */
 ULONG64 host_lockdep_edges(void);
 ULONG64 host_lockdep_events(void);

@@ -79,6 +79,7 @@ extern BOOLEAN host_vt_yielding;
 /* explore.c: the interleaving explorer and the lock-order checker */
 void host_explore_boot(void);            /* from host_boot: turns the hooks on */
 void host_explore_all_idle(ULONG64 Now); /* every virtual CPU is idle */
+void host_explore_child_exiting(void);   /* an explored child is about to exit (bug check) */
 
 static inline __attribute__((noreturn)) void longjmp_target(void *buf)
 {

@@ -386,6 +386,8 @@ const UCHAR *arch_kernel_eh_frame_hdr(void);
 #define ARCH_SP_RAW_RELEASE      22
 #define ARCH_SP_APC_INSERT       23 /* KeInsertQueueApc (Object = APC) */
 #define ARCH_SP_APC_REMOVE       24 /* KeRemoveQueueApc, KiDeliverApc taking one (Object = APC / thread) */
+#define ARCH_SP_LOCK_TRY         25 /* about to try-acquire a checked lock: a point, no lock-order edge */
+#define ARCH_SP_LOCK_OWNER       26 /* the thread's next ACQUIRED/RELEASE acts for owner Object (bookkeeping) */
 #define ARCH_SP_KINDS            27
 #if defined(NTOS_HOST)
 extern volatile int arch_sched_points_on;

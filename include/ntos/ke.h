@@ -43,6 +43,10 @@ VOID KiArmBugCheckCatch(PKBUGCHECK_CATCH Catch);
 VOID KiDisarmBugCheckCatch(PKBUGCHECK_CATCH Catch);
 /* Number of bug checks raised so far (caught or not). */
 ULONG KiBugCheckCount(void);
+/* Interrupt time the first queued timer is due, ~0 when none is queued (the
+ * host explorer's deadlock check: with no timer, a system whose processors are
+ * all idle can never be woken again). */
+ULONG64 KiNextTimerDueTime(void);
 
 /* ---- IRQL ------------------------------------------------------------------ */
 NTKERNELAPI KIRQL NTAPI KeGetCurrentIrql(void);

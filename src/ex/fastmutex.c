@@ -88,6 +88,7 @@ VOID ExpMutexAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread, KWAIT_REASON Reason
 BOOLEAN ExpMutexTryAcquire(PFAST_MUTEX FastMutex, PKTHREAD Thread)
 {
     LONG expected = 1;
+    arch_sched_point(ARCH_SP_LOCK_TRY, FastMutex);
     if (!__atomic_compare_exchange_n(&FastMutex->Count, &expected, 0, FALSE, __ATOMIC_ACQ_REL,
                                      __ATOMIC_RELAXED))
         return FALSE;

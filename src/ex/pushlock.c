@@ -217,16 +217,27 @@ VOID NTAPI ExAcquirePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags)
     ExpAcquirePushLock(PushLock, FALSE, (PVOID)ExAcquirePushLockSharedEx);
 }
 
+/* Try-acquires: a scheduling point without a lock-order edge (they cannot
+ * block), and the lock recorded as held when they get it. */
+static BOOLEAN ExpTryAcquireChecked(PEX_PUSH_LOCK PushLock, BOOLEAN Exclusive)
+{
+    arch_sched_point(ARCH_SP_LOCK_TRY, PushLock);
+    BOOLEAN got = ExpTryAcquire(PushLock, Exclusive);
+    if (got)
+        arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, PushLock);
+    return got;
+}
+
 BOOLEAN NTAPI ExTryAcquirePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags)
 {
     ExpCheckAcquireContext(PushLock, (PVOID)ExTryAcquirePushLockExclusiveEx);
-    return ExpTryAcquire(PushLock, TRUE);
+    return ExpTryAcquireChecked(PushLock, TRUE);
 }
 
 BOOLEAN NTAPI ExTryAcquirePushLockSharedEx(PEX_PUSH_LOCK PushLock, ULONG Flags)
 {
     ExpCheckAcquireContext(PushLock, (PVOID)ExTryAcquirePushLockSharedEx);
-    return ExpTryAcquire(PushLock, FALSE);
+    return ExpTryAcquireChecked(PushLock, FALSE);
 }
 
 VOID NTAPI ExReleasePushLockExclusiveEx(PEX_PUSH_LOCK PushLock, ULONG Flags)
@@ -274,11 +285,11 @@ VOID NTAPI ExReleasePushLock(PEX_PUSH_LOCK PushLock)
 BOOLEAN NTAPI ExTryToAcquirePushLockExclusive(PEX_PUSH_LOCK PushLock)
 {
     ExpCheckAcquireContext(PushLock, (PVOID)ExTryToAcquirePushLockExclusive);
-    return ExpTryAcquire(PushLock, TRUE);
+    return ExpTryAcquireChecked(PushLock, TRUE);
 }
 
 BOOLEAN NTAPI ExTryToAcquirePushLockShared(PEX_PUSH_LOCK PushLock)
 {
     ExpCheckAcquireContext(PushLock, (PVOID)ExTryToAcquirePushLockShared);
-    return ExpTryAcquire(PushLock, FALSE);
+    return ExpTryAcquireChecked(PushLock, FALSE);
 }

@@ -349,13 +349,18 @@ NTSTATUS NTAPI ExDeleteResourceLite(PERESOURCE Resource)
 
 /* ---- acquire --------------------------------------------------------------------------- */
 
-BOOLEAN NTAPI ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait)
+/* Lock-order checker events: a waiting acquire is ACQUIRE (edges from every
+ * lock held) then ACQUIRED; Wait=FALSE is LOCK_TRY (no edges: it cannot
+ * block) then ACQUIRED if it got the resource. The point comes before the
+ * IRQL check so that a resource taken under a spin lock is reported as the
+ * lock-order cycle it makes, naming both locks. */
+static BOOLEAN ExpAcquireExclusive(PERESOURCE Resource, BOOLEAN Wait)
 {
     ERESOURCE_THREAD self = ExGetCurrentResourceThread();
     KLOCK_QUEUE_HANDLE h;
 
+    arch_sched_point(Wait ? ARCH_SP_MUTEX_ACQUIRE : ARCH_SP_LOCK_TRY, Resource);
     ExpCheckAcquireContext(Resource, (PVOID)ExAcquireResourceExclusiveLite);
-    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, Resource);
     ExpLockResource(Resource, &h);
     if (Resource->ActiveCount == 0) {
         Resource->Flag |= ResourceOwnedExclusive;
@@ -392,11 +397,19 @@ BOOLEAN NTAPI ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait)
     return TRUE;
 }
 
-static BOOLEAN ExpAcquireShared(PERESOURCE Resource, BOOLEAN Wait, EXP_SHARED_KIND Kind, PVOID Routine)
+BOOLEAN NTAPI ExAcquireResourceExclusiveLite(PERESOURCE Resource, BOOLEAN Wait)
+{
+    BOOLEAN got = ExpAcquireExclusive(Resource, Wait);
+    if (got)
+        arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, Resource);
+    return got;
+}
+
+static BOOLEAN ExpAcquireSharedBody(PERESOURCE Resource, BOOLEAN Wait, EXP_SHARED_KIND Kind, PVOID Routine)
 {
     ERESOURCE_THREAD self = ExGetCurrentResourceThread();
     KLOCK_QUEUE_HANDLE h;
-    arch_sched_point(ARCH_SP_MUTEX_ACQUIRE, Resource);
+    arch_sched_point(Wait ? ARCH_SP_MUTEX_ACQUIRE : ARCH_SP_LOCK_TRY, Resource);
 
     ExpCheckAcquireContext(Resource, Routine);
     for (;;) {
@@ -470,6 +483,14 @@ static BOOLEAN ExpAcquireShared(PERESOURCE Resource, BOOLEAN Wait, EXP_SHARED_KI
     }
 }
 
+static BOOLEAN ExpAcquireShared(PERESOURCE Resource, BOOLEAN Wait, EXP_SHARED_KIND Kind, PVOID Routine)
+{
+    BOOLEAN got = ExpAcquireSharedBody(Resource, Wait, Kind, Routine);
+    if (got)
+        arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, Resource);
+    return got;
+}
+
 BOOLEAN NTAPI ExAcquireResourceSharedLite(PERESOURCE Resource, BOOLEAN Wait)
 {
     return ExpAcquireShared(Resource, Wait, ExpSharedLite, (PVOID)ExAcquireResourceSharedLite);
@@ -489,6 +510,10 @@ BOOLEAN NTAPI ExAcquireSharedWaitForExclusive(PERESOURCE Resource, BOOLEAN Wait)
 
 static void ExpReleaseForThread(PERESOURCE Resource, ERESOURCE_THREAD Thread, PVOID Routine)
 {
+    /* Released for another owner (ExReleaseResourceForThreadLite): the lock-order
+     * checker drops the owner's hold, not the caller's. */
+    if (Thread != ExGetCurrentResourceThread())
+        arch_sched_point(ARCH_SP_LOCK_OWNER, (PVOID)Thread);
     arch_sched_point(ARCH_SP_MUTEX_RELEASE, Resource);
     KIRQL irql = KeGetCurrentIrql();
     if (irql > DISPATCH_LEVEL)
@@ -587,6 +612,11 @@ VOID NTAPI ExSetResourceOwnerPointer(PERESOURCE Resource, PVOID OwnerPointer)
         mine->OwnerThread = pointer;
     }
     ExpUnlockResource(&h);
+    /* The lock-order checker moves the hold from this thread to the pointer
+     * (which ExReleaseResourceForThreadLite will name). */
+    arch_sched_point(ARCH_SP_MUTEX_RELEASE, Resource);
+    arch_sched_point(ARCH_SP_LOCK_OWNER, (PVOID)pointer);
+    arch_sched_point(ARCH_SP_MUTEX_ACQUIRED, Resource);
 }
 
 /* ---- queries ----------------------------------------------------------------------------------- */

@@ -357,7 +357,12 @@ BOOLEAN NTAPI KeTryToAcquireSpinLockAtDpcLevel(PKSPIN_LOCK SpinLock)
     KiRequireDispatchLevel(SpinLock);
     ULONG_PTR owner = KiOwnerValue();
     KiCheckNotOwned(SpinLock, owner, NULL);
-    return KiSpinTryAcquire(SpinLock, owner);
+    /* Held if got (the lock-order checker), but no order edge: it cannot spin. */
+    arch_sched_point(ARCH_SP_LOCK_TRY, SpinLock);
+    BOOLEAN got = KiSpinTryAcquire(SpinLock, owner);
+    if (got)
+        arch_sched_point(ARCH_SP_SPIN_ACQUIRED, SpinLock);
+    return got;
 }
 
 KIRQL NTAPI KfAcquireSpinLock(PKSPIN_LOCK SpinLock)

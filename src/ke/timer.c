@@ -162,6 +162,11 @@ static VOID NTAPI KiTimerExpiration(PKDPC Dpc, PVOID Context, PVOID A1, PVOID A2
     KiReleaseDispatcherLock(old);
 }
 
+ULONG64 KiNextTimerDueTime(void)
+{
+    return __atomic_load_n(&KiTimerTable.NextDue, __ATOMIC_ACQUIRE);
+}
+
 VOID KiInitializeTimers(void)
 {
     KeInitializeDpc(&KiTimerExpirationDpc, KiTimerExpiration, NULL);
