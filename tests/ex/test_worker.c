@@ -166,6 +166,7 @@ static LONG fifo_order[FIFO_ITEMS];
 static KEVENT fifo_done;
 static KEVENT gate_started, gate_open;
 static WORK_QUEUE_ITEM gate_item;
+static volatile BOOLEAN gate_closed;
 
 static VOID NTAPI fifo_routine(PVOID Parameter)
 {
@@ -188,13 +189,27 @@ static void close_gate(WORK_QUEUE_TYPE Type)
     KeInitializeEvent(&gate_started, NotificationEvent, FALSE);
     KeInitializeEvent(&gate_open, NotificationEvent, FALSE);
     ExInitializeWorkItem(&gate_item, gate_routine, NULL);
+    gate_closed = TRUE;
     ExQueueWorkItem(&gate_item, Type);
     wait_event(&gate_started);
 }
 
 static void open_gate(void)
 {
+    gate_closed = FALSE;
     KeSetEvent(&gate_open, 0, FALSE);
+}
+
+/* A test that fails between close_gate and open_gate must not leave the
+ * queue's only worker blocked for good: later groups (io_workitem's
+ * background-queue test) would time out waiting for it, and the next
+ * close_gate would reinitialise an event the worker still waits on. */
+static int gate_teardown(void **state)
+{
+    (void)state;
+    if (gate_closed)
+        open_gate();
+    return 0;
 }
 
 static void work_items_fifo_within_a_queue(void **state)
@@ -441,10 +456,10 @@ static const struct CMUnitTest worker_tests[] = {
     cmocka_unit_test(work_items_run_in_workers_at_passive),
     cmocka_unit_test(work_items_custom_priority),
     cmocka_unit_test(work_items_queued_at_dispatch_level),
-    cmocka_unit_test(work_items_fifo_within_a_queue),
+    cmocka_unit_test_setup_teardown(work_items_fifo_within_a_queue, NULL, gate_teardown),
     cmocka_unit_test(work_items_many_from_many_threads),
     cmocka_unit_test(work_item_requeues_itself),
-    cmocka_unit_test(queue_active_item_bugchecks),
+    cmocka_unit_test_setup_teardown(queue_active_item_bugchecks, NULL, gate_teardown),
     cmocka_unit_test(queue_invalid_type_or_routine_bugchecks),
     cmocka_unit_test(worker_return_checks),
     cmocka_unit_test(worker_dequeue_of_reinitialised_item_bugchecks),

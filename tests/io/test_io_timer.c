@@ -38,6 +38,10 @@ static BOOLEAN wait_ticks(volatile LONG *Counter, LONG Want, LONG Ms)
 static void start_stop_and_reinitialise(void **state)
 {
     (void)state;
+    /* The counters are static: start from zero on every pass (ktest.repeat). */
+    __atomic_store_n(&ticks_a, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&ticks_b, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&bad_context, 0, __ATOMIC_SEQ_CST);
     iot_pool_mark m = iot_pool_snapshot();
     PDRIVER_OBJECT drv = iot_driver(NULL);
     timer_device = iot_device(drv, NULL, NULL);
