@@ -1751,8 +1751,11 @@ static void op_duplicate(reader *r)
                             inherit = sh->inherit;
                         } else {
                             inherit = (hattrs & OBJ_INHERIT) != 0;
-                            /* A kernel handle only for the System process. */
-                            kernel = (hattrs & OBJ_KERNEL_HANDLE) != 0 && table == 0;
+                            /* OBJ_KERNEL_HANDLE from kernel mode: a kernel handle, so in
+                             * the system table, whichever process is the target. */
+                            kernel = (hattrs & OBJ_KERNEL_HANDLE) != 0;
+                            if (kernel)
+                                table = 0;
                         }
                         if (excl_denied(sh->obj, table))
                             exp = STATUS_ACCESS_DENIED;
