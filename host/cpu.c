@@ -79,6 +79,7 @@ void host_deliver(void)
             KiSoftwareInterrupt(level);
             break;
         default:
+            host_deliver_device(level); /* device levels: devinterrupt.c */
             break;
         }
         /* The upcall may have switched this thread to another CPU. */

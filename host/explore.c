@@ -207,6 +207,7 @@ static ULONG ex_ranked(ULONG *order)
 }
 
 static ULONG ex_decide_ready(ULONG Choices);
+static ULONG ex_decide_device(ULONG Choices);
 
 static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
 {
@@ -216,6 +217,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
         /* Boot and teardown: never preempt, never fire the clock early. */
         if (Kind == HOST_DECIDE_FIRE_CLOCK)
             return 1;
+        if (Kind == HOST_DECIDE_FIRE_DEVICE)
+            return 0; /* a device line raised outside the scenario arrives at once */
         ex_ranked(order);
         return order[0];
     }
@@ -251,6 +254,8 @@ static ULONG ex_decide(void *Context, ULONG Kind, ULONG Choices)
     }
     if (Kind == HOST_DECIDE_READY_CHOICE)
         return ex_decide_ready(Choices);
+    if (Kind == HOST_DECIDE_FIRE_DEVICE)
+        return ex_decide_device(Choices);
     /* A CPU that keeps running without pausing (a poll loop with no
      * arch_pause) is treated as yielding after a while, or a strategy that
      * prefers it (PCT, DFS's no-preemption default) would never finish. */
@@ -1246,4 +1251,41 @@ int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHA
         snprintf(Result->Message, sizeof(Result->Message), "%s", sh->Message);
     }
     return code;
+}
+
+/* ---- device interrupt lines (host_device_assert) ---------------------------------- */
+
+/*
+ * Whether an asserted, unmasked device interrupt arrives at this point of its
+ * CPU (0 = now; devinterrupt.c delivers it at the latest when the CPU lowers
+ * its IRQL after having it masked, or idles). Random and PCT choose uniformly
+ * among Choices, so it arrives now with odds 1 in Choices and may be delayed
+ * across any number of points (PCT's priorities are about processors, and
+ * the line's delay is independent of them). DFS takes 0 and does not branch:
+ * a line arrives at the first point of its CPU where real hardware could take
+ * it, which keeps the preemption-bounded tree what it was; where the
+ * interrupt lands relative to the other processors is still explored, by the
+ * RUN_CPU decisions around the assert and around that point. Replay repeats
+ * the recorded value.
+ */
+static ULONG ex_decide_device(ULONG Choices)
+{
+    ex_shared *sh = ex.Shared;
+    ULONG index = sh->Count, value;
+    switch (ex.Strategy) {
+    case EX_RANDOM:
+    case EX_PCT:
+        value = (ULONG)(ex_rand() >> 33) % Choices;
+        break;
+    case EX_REPLAY:
+        value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
+        if (value >= Choices)
+            value = 0;
+        break;
+    default:
+        value = 0;
+        break;
+    }
+    ex_record(HOST_DECIDE_FIRE_DEVICE, Choices, value != 0, value, 0);
+    return value;
 }

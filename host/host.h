@@ -53,6 +53,7 @@ enum host_decision_kind {
     HOST_DECIDE_RUN_CPU = 1,   /* which runnable CPU gets the token next */
     HOST_DECIDE_FIRE_CLOCK,    /* 1 = fire a clock interrupt at this point */
     HOST_DECIDE_READY_CHOICE,  /* a free choice of the scheduler (arch_sched_choice; 0 = default) */
+    HOST_DECIDE_FIRE_DEVICE,   /* 0 = deliver an asserted device interrupt at this point */
 };
 typedef ULONG (*host_decide_fn)(void *Context, ULONG Kind, ULONG Choices);
 ULONG host_decide(ULONG Kind, ULONG Choices);
@@ -65,6 +66,24 @@ ULONG64 host_decision_count(void);
  * CPUs reach interruptible points). Only meaningful in virtual-time mode. */
 void host_advance_time(ULONG64 Delta100ns);
 BOOLEAN host_virtual_time(void);
+
+/*
+ * A simulated interrupt line (host/devinterrupt.c): a device raises Vector
+ * (ARCH_DEVICE_VECTOR_FIRST..LAST, IRQL Vector >> 4) towards virtual CPU Cpu,
+ * and the CPU takes it through KiDeviceInterrupt at the vector's IRQL, as the
+ * bare-metal backend does when the IOAPIC fires. The line is latched: raising
+ * it again before the CPU took it is one interrupt. Real time: the vector is
+ * pending at once and taken at the CPU's next interruptible point where it is
+ * unmasked (the target is woken if idle). Virtual time: at each interruptible
+ * point of the target where the vector is unmasked, a HOST_DECIDE_FIRE_DEVICE
+ * decision says whether it arrives now; it arrives at the latest when the CPU
+ * lowers its IRQL below the vector's level or re-enables interrupts after
+ * having had it masked, or idles. Any IRQL, from code running on a virtual
+ * CPU; FALSE (nothing raised) for a bad vector or CPU, or before boot.
+ */
+BOOLEAN host_device_assert(ULONG Vector, ULONG Cpu);
+/* Device interrupts delivered by the backend so far (all CPUs). */
+ULONG64 host_device_interrupts(void);
 
 /* Current CPU number, from the GS base. */
 ULONG host_current_cpu(void);

@@ -30,6 +30,13 @@ typedef struct host_cpu {
     ULONG64 ClockTicks;
     /* virtual-time mode */
     BOOLEAN VtIdle;
+    /* device interrupt lines (devinterrupt.c), bit v of the 256 = vector v:
+     * DevPending is taken by host_deliver (atomic: any thread may raise it in
+     * real time); DevAsserted/DevMasked are virtual time only (token holder). */
+    ULONG DevPending[8];
+    ULONG DevAsserted[8];
+    ULONG DevMasked[8];   /* asserted vectors this CPU has had masked since */
+    ULONG DevAssertedCount;
 } host_cpu;
 
 typedef struct host_machine {
@@ -50,6 +57,11 @@ void host_memory_init(void);
 
 /* bootmodules.c */
 void host_boot_modules_init(void);
+
+/* devinterrupt.c */
+void host_deliver_device(KIRQL Level);   /* host_deliver, at Level */
+void host_vt_device_point(host_cpu *cpu); /* virtual time: at each interruptible point */
+void host_vt_device_idle(host_cpu *cpu);  /* virtual time: the CPU idles */
 
 /* clock.c */
 void host_time_init(void);

@@ -5,7 +5,8 @@
  * (vt_owner). Every other CPU thread is blocked on its condition variable.
  * Every nondeterministic choice goes through host_decide(): at each
  * interruptible point the token holder may fire its clock early (time jumps to
- * its next deadline) and may hand the token to another runnable CPU. Time moves
+ * its next deadline), may take an asserted device interrupt line
+ * (devinterrupt.c) and may hand the token to another runnable CPU. Time moves
  * only when every CPU is idle (it jumps to the earliest clock deadline), when a
  * test calls host_advance_time, or when code stalls (KeStallExecutionProcessor).
  * No clock thread runs, so the same seed gives the same run.
@@ -175,6 +176,7 @@ void host_vt_point(void)
     host_cpu *me = host_self();
     if (me->ClockDeadline && host_decide(HOST_DECIDE_FIRE_CLOCK, VT_CLOCK_ODDS) == 0)
         vt_set_now(me->ClockDeadline);
+    host_vt_device_point(me);
     ULONG next;
     if (vt_pick(me->Number, TRUE, &next) && next != me->Number)
         vt_give_and_wait(me->Number, next);
@@ -195,6 +197,7 @@ void host_vt_idle(void)
 {
     host_cpu *me = host_self();
     me->VtIdle = TRUE;
+    host_vt_device_idle(me);
     for (;;) {
         ULONG pending = __atomic_load_n(&me->Pcr->HalReserved[0], __ATOMIC_ACQUIRE);
         if (host_has_deliverable(me->Pcr) || (pending & HOST_PENDING_WAKE))

@@ -3,10 +3,11 @@
  *
  * Host-only: this program is its own tiny kernel. It links the backend alone
  * (not src/), supplies the upcalls (KiClockInterrupt, KiSoftwareInterrupt,
- * KiIpiInterrupt, KiProcessorStartup) and a round-robin scheduler of its own,
- * and checks what the backend promises: N virtual CPUs with GS-based KPCRs,
- * IRQL deferral of software interrupts, interrupts held while disabled,
- * clock ticks, IPIs, real context switches and clock-driven preemption, and
+ * KiIpiInterrupt, KiDeviceInterrupt, KiProcessorStartup) and a round-robin
+ * scheduler of its own, and checks what the backend promises: N virtual CPUs
+ * with GS-based KPCRs, IRQL deferral of software interrupts, interrupts held
+ * while disabled, clock ticks, IPIs, simulated device interrupt lines, real
+ * context switches and clock-driven preemption, and
  * a deterministic virtual-time mode (same seed, same decisions).
  */
 #define _GNU_SOURCE
@@ -121,6 +122,20 @@ void KiIpiInterrupt(ULONG Kinds)
         }
     }
     __atomic_fetch_add(&ipi_count[n], 1, __ATOMIC_RELEASE);
+}
+
+static volatile LONG64 device_count[ARCH_MAX_CPUS];
+static ULONG device_vectors[8]; /* CPU 0's deliveries, in order */
+static volatile int device_vectors_len;
+static volatile KIRQL device_irql[ARCH_MAX_CPUS];
+
+void KiDeviceInterrupt(ULONG Vector)
+{
+    ULONG n = KeGetCurrentProcessorIndex();
+    device_irql[n] = arch_get_irql();
+    if (n == 0 && device_vectors_len < 8)
+        device_vectors[device_vectors_len++] = Vector;
+    __atomic_fetch_add(&device_count[n], 1, __ATOMIC_RELEASE);
 }
 
 void NTAPI KeBugCheckEx(ULONG Code, ULONG_PTR P1, ULONG_PTR P2, ULONG_PTR P3, ULONG_PTR P4)
@@ -352,6 +367,56 @@ static void test_ipi_reaches_every_cpu(void **state)
     }
 }
 
+static void test_device_lines(void **state)
+{
+    if (host_virtual_time())
+        skip(); /* there the explorer's scenario_interrupt covers them */
+    ULONG n = arch_processor_count();
+    assert_false(host_device_assert(ARCH_DEVICE_VECTOR_FIRST - 1, 0));
+    assert_false(host_device_assert(ARCH_DEVICE_VECTOR_LAST + 1, 0));
+    assert_false(host_device_assert(0x50, n));
+    /* Own CPU at PASSIVE_LEVEL: taken before the call returns, at the vector's IRQL. */
+    device_vectors_len = 0;
+    LONG64 c = device_count[0];
+    ULONG64 total = host_device_interrupts();
+    assert_true(host_device_assert(0x50, 0));
+    assert_int_equal(device_count[0], c + 1);
+    assert_int_equal(device_irql[0], 5);
+    assert_int_equal(arch_get_irql(), PASSIVE_LEVEL);
+    /* Masked by the IRQL: held; latched (raised twice is one interrupt); a
+     * higher level still gets through; lowering takes the rest, highest first. */
+    arch_set_irql(5);
+    assert_true(host_device_assert(0x50, 0));
+    assert_true(host_device_assert(0x50, 0));
+    assert_true(host_device_assert(0x41, 0));
+    assert_int_equal(device_count[0], c + 1);
+    assert_true(host_device_assert(0x61, 0));
+    assert_int_equal(device_count[0], c + 2);
+    assert_int_equal(device_irql[0], 6);
+    arch_set_irql(PASSIVE_LEVEL);
+    assert_int_equal(device_count[0], c + 4);
+    assert_int_equal(device_vectors_len, 4);
+    assert_int_equal(device_vectors[1], 0x61);
+    assert_int_equal(device_vectors[2], 0x50);
+    assert_int_equal(device_vectors[3], 0x41);
+    /* Masked by the interrupt flag the same way. */
+    ULONG_PTR f = arch_disable_interrupts();
+    assert_true(host_device_assert(0xC0, 0));
+    assert_int_equal(device_count[0], c + 4);
+    arch_restore_interrupts(f);
+    assert_int_equal(device_count[0], c + 5);
+    assert_int_equal(device_irql[0], 12);
+    /* Other CPUs (idle: woken) take theirs. */
+    for (ULONG i = 1; i < n; i++) {
+        LONG64 before = __atomic_load_n(&device_count[i], __ATOMIC_ACQUIRE);
+        assert_true(host_device_assert(0x52, i));
+        while (__atomic_load_n(&device_count[i], __ATOMIC_ACQUIRE) == before)
+            arch_pause();
+        assert_int_equal(device_irql[i], 5);
+    }
+    assert_int_equal(host_device_interrupts(), total + 5 + (n - 1));
+}
+
 static void test_threads_run_on_every_cpu(void **state)
 {
     ULONG n = arch_processor_count();
@@ -539,6 +604,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_context_switch_ping_pong),
         cmocka_unit_test(test_clock_preempts_threads),
         cmocka_unit_test(test_ipi_reaches_every_cpu),
+        cmocka_unit_test(test_device_lines),
         cmocka_unit_test(test_threads_run_on_every_cpu),
         cmocka_unit_test(test_physical_memory_and_mmu),
         cmocka_unit_test(test_virtual_time_is_deterministic),
