@@ -948,7 +948,7 @@ ULONG ntos_explore(ntos_explore_fn Fn, void *Context, const ntos_explore_options
         cpus = ARCH_MAX_CPUS;
     ULONG schedules = Options->Schedules ? Options->Schedules : 200;
     if (ex_env_u64("NTOS_EXPLORE_LONG", 0))
-        schedules = Options->LongSchedules ? Options->LongSchedules : schedules * 20;
+        schedules = Options->LongSchedules ? Options->LongSchedules : schedules * 50;
     schedules = (ULONG)ex_env_u64("NTOS_SCHEDULES", schedules);
     ULONG64 seed = ex_env_u64("NTOS_SEED", Options->Seed ? Options->Seed : 1);
     ULONG64 hang = Options->HangBudget100ns ? Options->HangBudget100ns : 600000000ULL;

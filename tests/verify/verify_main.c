@@ -2,7 +2,7 @@
  * Runs every scenario of this program (section ntos_verify) under the
  * explorer: random and PCT (depth 3) with the scenario's short budget, bounded
  * DFS where the scenario asks for it. NTOS_EXPLORE selects one strategy only;
- * NTOS_EXPLORE_LONG=1 multiplies the budgets by 20; argv[1] filters by name.
+ * NTOS_EXPLORE_LONG=1 multiplies the budgets by 50 (3000 schedules per strategy); argv[1] filters by name.
  * Exit status 1 when any schedule failed.
  */
 #include <stdio.h>
