@@ -1147,24 +1147,29 @@ ULONG arch_sched_choice_slow(ULONG Kind, ULONG Choices)
     return host_decide(HOST_DECIDE_READY_CHOICE, Choices);
 }
 
-static ULONG ex_decide_ready(ULONG Choices)
+/* A choice that is not about which processor runs (ready-thread placement, a
+ * device line's arrival): random and PCT pick uniformly, replay repeats the
+ * recording, DFS and the fuzzer's byte strategy take the default 0. */
+static ULONG ex_decide_free(ULONG Choices)
 {
     ex_shared *sh = ex.Shared;
-    ULONG index = sh->Count, value;
+    ULONG index = sh->Count;
     switch (ex.Strategy) {
     case EX_RANDOM:
     case EX_PCT:
-        value = (ULONG)(ex_rand() >> 33) % Choices;
-        break;
-    case EX_REPLAY:
-        value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
-        if (value >= Choices)
-            value = 0;
-        break;
-    default:
-        value = 0;
-        break;
+        return (ULONG)(ex_rand() >> 33) % Choices;
+    case EX_REPLAY: {
+        ULONG value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
+        return value < Choices ? value : 0;
     }
+    default:
+        return 0;
+    }
+}
+
+static ULONG ex_decide_ready(ULONG Choices)
+{
+    ULONG value = ex_decide_free(Choices);
     ex_record(HOST_DECIDE_READY_CHOICE, Choices, value, value, 0);
     ex_choices++;
     ex_choices_other += value != 0;
@@ -1270,22 +1275,7 @@ int ntos_explore_input(ntos_explore_fn Fn, void *Context, ULONG Cpus, const UCHA
  */
 static ULONG ex_decide_device(ULONG Choices)
 {
-    ex_shared *sh = ex.Shared;
-    ULONG index = sh->Count, value;
-    switch (ex.Strategy) {
-    case EX_RANDOM:
-    case EX_PCT:
-        value = (ULONG)(ex_rand() >> 33) % Choices;
-        break;
-    case EX_REPLAY:
-        value = index < sh->PrefixLength ? sh->Prefix[index] : 0;
-        if (value >= Choices)
-            value = 0;
-        break;
-    default:
-        value = 0;
-        break;
-    }
+    ULONG value = ex_decide_free(Choices);
     ex_record(HOST_DECIDE_FIRE_DEVICE, Choices, value != 0, value, 0);
     return value;
 }
